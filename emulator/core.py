@@ -1,0 +1,349 @@
+"""The emulator's plumbing: HTTPS listeners on 127.0.0.1, the request log, and the lifetime limits.
+
+Each *listener* is one HTTPS origin (its own port) played by one *service* object with a
+``handle(request) -> Response`` method. Services never touch sockets: faults such as a stall,
+a connection reset mid-body or a streamed body are described on the :class:`Response`.
+"""
+import http.server
+import itertools
+import json
+import os
+import socket
+import socketserver
+import ssl
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, List, Optional, Tuple, Union
+from urllib.parse import parse_qs, unquote, urlsplit
+
+HOST = "127.0.0.1"
+LISTENERS = ("login", "arm", "devops", "other")
+
+
+@dataclass
+class Request:
+    """One parsed HTTP request, as a service sees it."""
+    method: str
+    listener: str            # which origin received it: login | arm | devops | other
+    port: int
+    host: str                # the Host header as sent
+    raw_path: str            # path as sent, still percent-encoded, without the query
+    path: str                # percent-decoded path
+    raw_query: str
+    query: dict              # name -> [values], blank values kept (parse_qs)
+    headers: object          # http.client.HTTPMessage: case-insensitive .get()
+    body: bytes
+    connection_id: int       # same number for requests sent on one kept-alive connection
+
+    def header(self, name, default=None):
+        return self.headers.get(name, default)
+
+    def arg(self, name, default=None):
+        """First value of a query parameter, matched case-insensitively as Azure DevOps does."""
+        for key, values in self.query.items():
+            if key.lower() == name.lower():
+                return values[0]
+        return default
+
+    def form(self):
+        """The body as an x-www-form-urlencoded dict of first values."""
+        return {k: v[0] for k, v in parse_qs(self.body.decode("utf-8"), keep_blank_values=True).items()}
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+
+@dataclass
+class Response:
+    """What a service answers. ``body`` may be bytes or an iterable of byte chunks (streamed)."""
+    status: int
+    headers: List[Tuple[str, str]] = field(default_factory=list)
+    body: Union[bytes, Iterable[bytes]] = b""
+    reason: Optional[str] = None
+    stall_seconds: float = 0.0            # sleep before answering (latency, time-out tests)
+    reset_after_bytes: Optional[int] = None  # send this many body bytes, then reset the connection
+    close: bool = False                   # close the connection after this response
+
+    @classmethod
+    def json(cls, status, obj, headers=(), **kwargs):
+        body = json.dumps(obj).encode("utf-8")
+        return cls(status, [("Content-Type", "application/json; charset=utf-8")] + list(headers), body, **kwargs)
+
+    @classmethod
+    def text(cls, status, text, content_type="text/plain; charset=utf-8", headers=(), **kwargs):
+        return cls(status, [("Content-Type", content_type)] + list(headers), text.encode("utf-8"), **kwargs)
+
+
+class RequestLog:
+    """Every request any listener received, for assertions (thread-safe, append-only)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries = []
+
+    def append(self, entry):
+        with self._lock:
+            self._entries.append(entry)
+            return len(self._entries)
+
+    def entries(self, **match):
+        """Entries whose fields equal every ``match`` value, e.g. ``entries(listener="devops")``."""
+        with self._lock:
+            items = list(self._entries)
+        return [e for e in items if all(e.get(k) == v for k, v in match.items())]
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self):
+        with self._lock:
+            return len(self._entries)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "Microsoft-IIS/10.0"
+    sys_version = ""
+    timeout = 60  # a client that goes silent does not hold a thread for ever
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        pass  # the request log is the record; keep stderr quiet
+
+    def _dispatch(self):
+        emu = self.server.emulator
+        split = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = self._read_chunked()
+        request = Request(
+            method=self.command, listener=self.server.listener, port=self.server.server_address[1],
+            host=self.headers.get("Host", ""), raw_path=split.path, path=unquote(split.path),
+            raw_query=split.query, query=parse_qs(split.query, keep_blank_values=True),
+            headers=self.headers, body=body, connection_id=self.connection.connection_number)
+        entry = {
+            "time": time.time(), "listener": request.listener, "port": request.port, "host": request.host,
+            "method": request.method, "path": request.path, "raw_path": request.raw_path,
+            "query": request.query, "headers": {k.lower(): v for k, v in self.headers.items()},
+            "body": body, "connection_id": request.connection_id, "status": None,
+        }
+        count = emu.log.append(entry)
+        if count > emu.max_requests:
+            emu.stop_soon("request budget of %d spent" % emu.max_requests)
+            response = Response.text(503, "emulator request budget spent", close=True)
+        else:
+            try:
+                response = emu.services[request.listener].handle(request)
+            except Exception as ex:  # pylint: disable=broad-except
+                response = Response.text(500, "emulator bug: %r" % ex)
+        entry["status"] = response.status
+        self._send(response)
+
+    def _read_chunked(self):
+        chunks = []
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                self.rfile.readline()
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+
+    def _send(self, response):
+        if response.stall_seconds:
+            time.sleep(response.stall_seconds)
+        self.send_response(response.status, response.reason)
+        names = {k.lower() for k, _ in response.headers}
+        for name, value in response.headers:
+            self.send_header(name, value)
+        streamed = not isinstance(response.body, (bytes, bytearray))
+        if streamed and "content-length" not in names:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif not streamed:
+            self.send_header("Content-Length", str(len(response.body)))
+        if response.close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        chunks = [response.body] if not streamed else response.body
+        chunked = streamed and "content-length" not in names
+        budget = response.reset_after_bytes
+        for chunk in chunks:
+            if budget is not None and len(chunk) >= budget:
+                self.wfile.write((b"%x\r\n" % budget if chunked else b"") + chunk[:budget])
+                self.wfile.flush()
+                self._reset()
+                return
+            if budget is not None:
+                budget -= len(chunk)
+            if chunked:
+                if chunk:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            else:
+                self.wfile.write(chunk)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _reset(self):
+        """Abort the connection with a TCP RST, as a crashed front end would."""
+        self.close_connection = True
+        try:
+            raw = self.connection.unwrap() if isinstance(self.connection, ssl.SSLSocket) else self.connection
+        except (ssl.SSLError, OSError):
+            raw = self.connection
+        try:
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            raw.close()
+        except OSError:
+            pass
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, emulator, listener, ssl_context):
+        self.emulator = emulator
+        self.listener = listener
+        self._ssl_context = ssl_context
+        self._connection_numbers = itertools.count(1)
+        super().__init__((HOST, 0), _Handler)
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        sock.settimeout(60)
+        wrapped = self._ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        wrapped.connection_number = next(self._connection_numbers)
+        return wrapped, addr
+
+    def finish_request(self, request, client_address):
+        try:
+            request.do_handshake()
+        except (ssl.SSLError, OSError):
+            return  # a client that does not trust us (or hung up): nothing to serve
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request, client_address):
+        pass  # client resets are expected in fault tests
+
+
+class Emulator:
+    """Starts the listeners and services; stops by itself after ``max_seconds`` or ``max_requests``."""
+
+    def __init__(self, workdir, max_seconds=900, max_requests=200_000, token_lifetime=3600):
+        from emulator.directory import Directory
+        from emulator.tokens import TokenIssuer
+        self.workdir = os.path.abspath(workdir)
+        os.makedirs(self.workdir, exist_ok=True)
+        self.max_seconds = max_seconds
+        self.max_requests = max_requests
+        self.token_lifetime = token_lifetime
+        self.log = RequestLog()
+        self.directory = Directory(self.workdir)
+        self.tokens = TokenIssuer()
+        self.services = {}
+        self.urls = {}
+        self.ca_bundle = os.path.join(self.workdir, "emulator-ca.pem")
+        self._servers = []
+        self._stopped = threading.Event()
+        self.stop_reason = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self):
+        import trustme
+        ca = trustme.CA(organization_name="devops-token emulator test CA")
+        ca.cert_pem.write_to_path(self.ca_bundle)
+        leaf = ca.issue_cert("127.0.0.1", "localhost", "::1")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        leaf.configure_cert(context)
+        for name in LISTENERS:
+            server = _Server(self, name, context)
+            self._servers.append(server)
+            host = "localhost" if name == "other" else HOST  # a different host, for containment tests
+            self.urls[name] = "https://%s:%d" % (host, server.server_address[1])
+        self._make_services()
+        for server in self._servers:
+            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+                             name="emulator-" + server.listener, daemon=True).start()
+        timer = threading.Timer(self.max_seconds, self.stop_soon, args=("lifetime of %ss over" % self.max_seconds,))
+        timer.daemon = True
+        timer.start()
+        return self
+
+    def _make_services(self):
+        from emulator.arm import ArmService
+        from emulator.devops import DevOpsService
+        from emulator.entra import EntraService
+        from emulator.other import OtherHostService
+        self.services = {
+            "login": EntraService(self),
+            "arm": ArmService(self),
+            "devops": DevOpsService(self),
+            "other": OtherHostService(self),
+        }
+
+    def stop_soon(self, reason):
+        """Stop from any thread, including a handler thread (shutdown() would deadlock there)."""
+        threading.Thread(target=self.stop, args=(reason,), daemon=True).start()
+
+    def stop(self, reason="stopped by owner"):
+        if self._stopped.is_set():
+            return
+        self.stop_reason = reason
+        self._stopped.set()
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+
+    def wait(self, timeout=None):
+        return self._stopped.wait(timeout)
+
+    @property
+    def stopped(self):
+        return self._stopped.is_set()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- addresses -----------------------------------------------------------------------------
+    @property
+    def login_url(self):
+        """The Entra authority host (tenants below it), also the managed identity endpoint."""
+        return self.urls["login"]
+
+    @property
+    def arm_url(self):
+        return self.urls["arm"] + "/"
+
+    @property
+    def devops_url(self):
+        """Organization URLs are ``devops_url + "/" + org``."""
+        return self.urls["devops"]
+
+    @property
+    def other_url(self):
+        """A host that is no organization's: any Authorization header reaching it is a leak."""
+        return self.urls["other"]
+
+    def org_url(self, org):
+        return "%s/%s" % (self.devops_url, org)
+
+    def describe(self):
+        """A JSON-able summary for scripts (``python -m emulator`` prints it)."""
+        return {
+            "ca_bundle": self.ca_bundle, "urls": dict(self.urls), "login_url": self.login_url,
+            "arm_url": self.arm_url, "devops_url": self.devops_url,
+            "identity_endpoint": self.services["login"].identity_endpoint if self.services else None,
+            "identity_header": self.directory.identity_header, "pid": os.getpid(),
+        }

@@ -1,0 +1,132 @@
+"""Who exists in the emulated world: tenants, identities, subscriptions and Azure DevOps organizations.
+
+Fixed identifiers, so tests and the README demo can name them. Secrets (the service principal's
+client secret and certificate, the managed identity header) are made fresh for each emulator.
+"""
+import datetime
+import os
+import secrets
+from dataclasses import dataclass, field
+from typing import Dict, Optional
+
+AZURE_DEVOPS_RESOURCE = "499b84ac-1321-427f-aa17-267ca6975798"
+ARM_RESOURCE = "https://management.core.windows.net/"
+AZ_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+MSA_TENANT = "00000000-0000-0000-0000-000000000000"
+
+TENANT_A = "72f988bf-0000-4a00-9a00-00000000000a"   # contoso.example: home of most identities
+TENANT_B = "f8cdef31-0000-4b00-9b00-00000000000b"   # fabrikam.example: alice is a guest here
+SUB_A = "11111111-aaaa-4aaa-8aaa-000000000001"
+SUB_B = "22222222-bbbb-4bbb-8bbb-000000000002"
+
+
+@dataclass
+class Principal:
+    """A user, service principal or managed identity. ``oids`` maps tenant -> object id there."""
+    key: str                  # short name used by tests: alice, ci-bot, ci-cert, mi-system, mi-user
+    kind: str                 # user | servicePrincipal | managedIdentity
+    home_tenant: str
+    oids: Dict[str, str]
+    display_name: str
+    upn: Optional[str] = None          # users
+    app_id: Optional[str] = None       # service principals and managed identities (client id)
+    secret: Optional[str] = None       # service principal client secret
+    cert_path: Optional[str] = None    # PEM with private key + certificate, for `az login --certificate`
+    cert_thumbprint: Optional[str] = None
+    resource_id: Optional[str] = None  # user-assigned managed identity ARM id
+    password: Optional[str] = None     # users (device-code login needs none; kept for completeness)
+
+    @property
+    def tenants(self):
+        return list(self.oids)
+
+    def oid(self, tenant):
+        return self.oids.get(tenant)
+
+
+@dataclass
+class Organization:
+    name: str
+    tenant: str                       # MSA_TENANT for a Microsoft-account organization
+    member_oids: set = field(default_factory=set)
+    project_count: int = 260
+
+
+@dataclass
+class Subscription:
+    id: str
+    tenant: str
+    name: str
+
+
+class Directory:
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.identity_header = secrets.token_hex(16)
+        cert_path, thumbprint = _make_certificate(os.path.join(workdir, "sp-cert.pem"))
+        self.tenants = {TENANT_A: "contoso.example", TENANT_B: "fabrikam.example"}
+        self.principals = {p.key: p for p in [
+            Principal("alice", "user", TENANT_A,
+                      {TENANT_A: "a11ce000-0000-4000-8000-0000000000a1", TENANT_B: "a11ce000-0000-4000-8000-0000000000b1"},
+                      "Alice Smith", upn="alice@contoso.example", password="P@ssw0rd-alice"),
+            Principal("ci-bot", "servicePrincipal", TENANT_A, {TENANT_A: "5e7b1c00-0000-4000-8000-000000000001"},
+                      "ci-bot", app_id="c1b0c1b0-0000-4000-8000-000000000001", secret=secrets.token_urlsafe(24)),
+            Principal("ci-cert", "servicePrincipal", TENANT_A, {TENANT_A: "5e7b1c00-0000-4000-8000-000000000002"},
+                      "ci-cert", app_id="c1b0c1b0-0000-4000-8000-000000000002", cert_path=cert_path,
+                      cert_thumbprint=thumbprint),
+            Principal("mi-system", "managedIdentity", TENANT_A, {TENANT_A: "3a1d0000-0000-4000-8000-000000000001"},
+                      "vm-build-agent", app_id="3a1dc11e-0000-4000-8000-000000000001"),
+            Principal("mi-user", "managedIdentity", TENANT_A, {TENANT_A: "3a1d0000-0000-4000-8000-000000000002"},
+                      "uami-deployer", app_id="3a1dc11e-0000-4000-8000-000000000002",
+                      resource_id="/subscriptions/%s/resourceGroups/rg/providers/"
+                                  "Microsoft.ManagedIdentity/userAssignedIdentities/uami-deployer" % SUB_A),
+        ]}
+        everyone_in_a = {p.oid(TENANT_A) for p in self.principals.values()}
+        self.organizations = {o.name: o for o in [
+            Organization("contoso", TENANT_A, set(everyone_in_a)),
+            Organization("fabrikam", TENANT_B, {self.principals["alice"].oid(TENANT_B)}),
+            Organization("northwind", TENANT_A, set()),       # nobody added: TF400813 / TF401444
+            Organization("msa-org", MSA_TENANT, set()),       # backed by Microsoft accounts
+        ]}
+        self.subscriptions = [Subscription(SUB_A, TENANT_A, "Contoso Dev"), Subscription(SUB_B, TENANT_B, "Fabrikam Prod")]
+
+    def principal(self, key):
+        return self.principals[key]
+
+    def by_oid(self, oid):
+        for principal in self.principals.values():
+            if oid in principal.oids.values():
+                return principal
+        return None
+
+    def by_app_id(self, app_id):
+        for principal in self.principals.values():
+            if principal.app_id and principal.app_id == app_id:
+                return principal
+        return None
+
+    def by_upn(self, upn):
+        for principal in self.principals.values():
+            if principal.upn and principal.upn.lower() == (upn or "").lower():
+                return principal
+        return None
+
+
+def _make_certificate(path):
+    """A self-signed certificate + key in one PEM, as `az login --service-principal --certificate` takes."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ci-cert")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+    with open(path, "wb") as handle:
+        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+        handle.write(cert.public_bytes(serialization.Encoding.PEM))
+    os.chmod(path, 0o600)
+    return path, cert.fingerprint(hashes.SHA1()).hex().upper()
