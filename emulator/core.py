@@ -155,12 +155,35 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _send(self, response):
         if response.stall_seconds:
             time.sleep(response.stall_seconds)
+        chunked = self._send_head(response)
+        if self.command == "HEAD":
+            return
+        streamed = not isinstance(response.body, (bytes, bytearray))
+        chunks = response.body if streamed else [response.body]
+        if response.reset_after_bytes is not None:
+            chunks = _truncate(chunks, response.reset_after_bytes)
+        for chunk in chunks:
+            if chunk is _RESET:
+                self.wfile.flush()
+                self._reset()
+                return
+            if chunked and chunk:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            elif not chunked:
+                self.wfile.write(chunk)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _send_head(self, response):
+        """Status line and headers; returns whether the body goes out chunked."""
         self.send_response(response.status, response.reason)
         names = {k.lower() for k, _ in response.headers}
         for name, value in response.headers:
             self.send_header(name, value)
         streamed = not isinstance(response.body, (bytes, bytearray))
-        if streamed and "content-length" not in names:
+        chunked = streamed and "content-length" not in names
+        if chunked:
             self.send_header("Transfer-Encoding", "chunked")
         elif not streamed:
             self.send_header("Content-Length", str(len(response.body)))
@@ -168,27 +191,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
-        if self.command == "HEAD":
-            return
-        chunks = [response.body] if not streamed else response.body
-        chunked = streamed and "content-length" not in names
-        budget = response.reset_after_bytes
-        for chunk in chunks:
-            if budget is not None and len(chunk) >= budget:
-                self.wfile.write((b"%x\r\n" % budget if chunked else b"") + chunk[:budget])
-                self.wfile.flush()
-                self._reset()
-                return
-            if budget is not None:
-                budget -= len(chunk)
-            if chunked:
-                if chunk:
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            else:
-                self.wfile.write(chunk)
-        if chunked:
-            self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
+        return chunked
 
     def _reset(self):
         """Abort the connection with a TCP RST, as a crashed front end would."""
@@ -204,6 +207,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             pass
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+
+_RESET = object()
+
+
+def _truncate(chunks, budget):
+    """The body's chunks cut after ``budget`` bytes, then the _RESET marker."""
+    for chunk in chunks:
+        if len(chunk) >= budget:
+            yield chunk[:budget]
+            yield _RESET
+            return
+        budget -= len(chunk)
+        yield chunk
+    yield _RESET
 
 
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):

@@ -67,7 +67,8 @@ class Directory:
         self.tenants = {TENANT_A: "contoso.example", TENANT_B: "fabrikam.example"}
         self.principals = {p.key: p for p in [
             Principal("alice", "user", TENANT_A,
-                      {TENANT_A: "a11ce000-0000-4000-8000-0000000000a1", TENANT_B: "a11ce000-0000-4000-8000-0000000000b1"},
+                      {TENANT_A: "a11ce000-0000-4000-8000-0000000000a1",
+                       TENANT_B: "a11ce000-0000-4000-8000-0000000000b1"},
                       "Alice Smith", upn="alice@contoso.example", password="P@ssw0rd-alice"),
             Principal("ci-bot", "servicePrincipal", TENANT_A, {TENANT_A: "5e7b1c00-0000-4000-8000-000000000001"},
                       "ci-bot", app_id="c1b0c1b0-0000-4000-8000-000000000001", secret=secrets.token_urlsafe(24)),
@@ -88,7 +89,8 @@ class Directory:
             Organization("northwind", TENANT_A, set()),       # nobody added: TF400813 / TF401444
             Organization("msa-org", MSA_TENANT, set()),       # backed by Microsoft accounts
         ]}
-        self.subscriptions = [Subscription(SUB_A, TENANT_A, "Contoso Dev"), Subscription(SUB_B, TENANT_B, "Fabrikam Prod")]
+        self.subscriptions = [Subscription(SUB_A, TENANT_A, "Contoso Dev"),
+                              Subscription(SUB_B, TENANT_B, "Fabrikam Prod")]
 
     def principal(self, key):
         return self.principals[key]
