@@ -40,3 +40,127 @@ def token_service_unreachable(ex):
                                                                    connection_failure_reason(ex)),
         recommendation='Check the network, proxy (HTTPS_PROXY) and firewall settings, then try again. '
                        'For a managed identity, check that the identity endpoint is reachable from this machine.')
+
+
+def server_message(response):
+    """The `message` of an Azure DevOps error body ({"$id","message","typeKey",...}), or None."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict):
+        error = body.get('error')
+        message = body.get('message') or (error.get('message') if isinstance(error, dict) else None)
+        if message:
+            return ' '.join(str(message).split())
+    return None
+
+
+def is_sign_in_page(response):
+    """Azure DevOps answers an unauthenticated browser-style request with 203 and an HTML sign-in page."""
+    content_type = response.headers.get('Content-Type', '').lower()
+    return response.status_code == 203 or (response.ok and content_type.startswith('text/html')
+                                           and '/_apis/' in response.url.lower())
+
+
+def token_tenant(token):
+    """The `tid` claim of our own access token, decoded locally (no signature check: it is ours)."""
+    if not token:
+        return None
+    try:
+        import jwt
+        return jwt.decode(token, options={'verify_signature': False}).get('tid')
+    except Exception:  # pylint: disable=broad-except
+        return None
+
+
+def resource_tenant(response):
+    """The organization's tenant, from X-VSS-ResourceTenant or WWW-Authenticate authorization_uri."""
+    import re
+    tenant = response.headers.get('X-VSS-ResourceTenant')
+    if tenant:
+        return tenant.strip()
+    match = re.search(r'authorization_uri="?https://[^/\s"]+/([0-9a-fA-F-]{36})', response.headers.get(
+        'WWW-Authenticate', ''))
+    return match.group(1) if match else None
+
+
+MSA_TENANT = '00000000-0000-0000-0000-000000000000'
+_NOT_ACCEPTED_CAUSES = ('the identity has not been added to the organization (Organization settings > Users), '
+                        'the token comes from another tenant than the organization\'s, '
+                        'or the session expired (run `az login` again)')
+
+
+def sign_in_page_error(organization_url):
+    from azure.cli.core.azclierror import AuthenticationError
+    return AuthenticationError(
+        'Azure DevOps did not accept the token for %s: it answered with a sign-in page. Likely causes: %s.'
+        % (organization_url, _NOT_ACCEPTED_CAUSES),
+        recommendation='Run `az devops-token whoami --org %s` to see who the token says you are.' % organization_url)
+
+
+def unauthorized_error(response, token, organization_url):
+    from azure.cli.core.azclierror import AuthenticationError
+    org_tenant, our_tenant = resource_tenant(response), token_tenant(token)
+    message = server_message(response)
+    if org_tenant == MSA_TENANT:
+        return AuthenticationError(
+            'Azure DevOps refused the token (401): %s is backed by Microsoft accounts, not a Microsoft Entra '
+            'tenant, so Entra tokens from az cannot be used with it.' % organization_url,
+            recommendation='Connect the organization to a Microsoft Entra tenant, or use a personal access token '
+                           'with --headers "Authorization=Basic <base64 of :PAT>".')
+    if org_tenant and our_tenant and org_tenant.lower() != our_tenant.lower():
+        return AuthenticationError(
+            'Azure DevOps refused the token (401): it was issued by tenant %s, but %s belongs to tenant %s.'
+            % (our_tenant, organization_url, org_tenant),
+            recommendation='Get the token from the organization\'s tenant: add --tenant %s (run '
+                           '`az login --tenant %s` first if your login does not include it).'
+                           % (org_tenant, org_tenant))
+    detail = (': ' + message) if message else '.'
+    return AuthenticationError(
+        'Azure DevOps refused the token (401)%s' % detail,
+        recommendation='Likely causes: %s.' % _NOT_ACCEPTED_CAUSES if not token else
+        'Check that this identity has been added to the organization %s with access to the resource.'
+        % organization_url)
+
+
+def response_error(response):
+    """The az error for a failed (>= 400, not 401) Azure DevOps answer, with the server's own message."""
+    from azure.cli.core import azclierror
+    status = response.status_code
+    message = server_message(response) or _short_text(response)
+    text = 'Azure DevOps answered %d %s%s' % (status, response.reason or '', (': ' + message) if message else '.')
+    if status == 403:
+        return azclierror.ForbiddenError(text)
+    if status == 404:
+        return azclierror.ResourceNotFoundError(text)
+    if status == 429:
+        return azclierror.AzureResponseError(text, recommendation='Azure DevOps is throttling this identity; '
+                                             'wait, then retry, or raise --max-retries / --max-retry-wait.')
+    if status >= 500:
+        return azclierror.AzureInternalError(text)
+    return azclierror.BadRequestError(text)
+
+
+def _short_text(response):
+    """A short plain-text body, never HTML."""
+    content_type = response.headers.get('Content-Type', '').lower()
+    if 'html' in content_type:
+        return None
+    try:
+        text = ' '.join(response.text.split())
+    except Exception:  # pylint: disable=broad-except
+        return None
+    return text[:300] or None
+
+
+def devops_unreachable(ex, attempts):
+    from azure.cli.core.azclierror import AzureConnectionError
+    from requests import exceptions
+    where = host_of(ex)
+    tries = ' (%d attempts)' % attempts if attempts > 1 else ''
+    hint = ('Raise --timeout if the server is slow, or check the network.' if isinstance(ex, exceptions.Timeout)
+            else 'Check the organization URL, the network, proxy (HTTPS_PROXY) and firewall settings.')
+    place = ' at ' + where if where else ''
+    message = 'Cannot reach Azure DevOps%s%s: %s.' % (place, tries, connection_failure_reason(ex))
+    return AzureConnectionError(message, recommendation=hint)

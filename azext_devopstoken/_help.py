@@ -40,3 +40,43 @@ examples:
   - name: Show when the token expires, in POSIX seconds.
     text: az devops-token get --query expires_on -o tsv
 """
+
+helps['devops-rest'] = """
+type: group
+short-summary: Call any Azure DevOps REST API with the Microsoft Entra login that az already holds.
+long-summary: |
+    Unlike `az rest`, which does not know the Azure DevOps audience and sends no token to dev.azure.com,
+    these commands get the right token in-process, follow continuation paging, retry throttling (429 with
+    Retry-After) and turn Azure DevOps' sign-in pages and error bodies into one-line errors.
+"""
+
+helps['devops-rest call'] = """
+type: command
+short-summary: Call an Azure DevOps REST API.
+long-summary: |
+    The call goes to --path under the organization (--org, or a configured default), with api-version 7.1
+    unless given, the headers X-TFS-FedAuthRedirect: Suppress and X-VSS-ForceMsaPassThrough: true, and a
+    Microsoft Entra token for Azure DevOps as Bearer authorization. The token is sent only to the organization
+    and its service hosts, and never appears in logs (--debug shows it as <redacted>).
+    JSON answers are printed through az, so --query and every --output format work; other text is written to
+    stdout unchanged; --output-file streams any body to a file. Throttling (429), 502/503/504 and refused
+    connections are retried with backoff, honouring Retry-After; POST and PATCH are retried only when the
+    server cannot have processed them. A 404 exits with code 3, as az does.
+examples:
+  - name: List the projects of an organization as a table.
+    text: az devops-rest call --org contoso --path _apis/projects --query "value[].{name:name, id:id}" -o table
+  - name: List every project, following continuation tokens, as TSV.
+    text: az devops-rest call --org https://dev.azure.com/contoso --path _apis/projects --paginate --query "value[].name" -o tsv
+  - name: Run a WIQL query in the default project.
+    text: |
+        az config set defaults.devops_organization=https://dev.azure.com/contoso defaults.devops_project=Fabrikam
+        az devops-rest call -m POST --path "{project}/_apis/wit/wiql" --body "{\\"query\\": \\"SELECT [System.Id] FROM WorkItems WHERE [System.State] = 'Active'\\"}"
+  - name: Create a work item with a JSON Patch document from a file (sent as application/json-patch+json).
+    text: az devops-rest call --org contoso -p Fabrikam -m POST --path "{project}/_apis/wit/workitems/$Task" --body @new-task.json
+  - name: Download a build artifact to a file.
+    text: az devops-rest call --org contoso -p Fabrikam --path "{project}/_apis/build/builds/42/artifacts" --query-parameters artifactName=drop $format=zip --output-file drop.zip
+  - name: Call a Graph API on the organization's vssps host.
+    text: az devops-rest call --org contoso --service vssps --path _apis/graph/users --api-version 7.1-preview.1 --paginate
+  - name: Show the first 5 projects, with $top sent as a query parameter.
+    text: az devops-rest call --org contoso --path _apis/projects --query-parameters $top=5
+"""

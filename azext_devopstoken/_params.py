@@ -1,7 +1,65 @@
+from knack.arguments import CLIArgumentType
+
+TENANT_HELP = ('Tenant ID or domain to get the token from, instead of the tenant of the current subscription. '
+               'Use it when the Azure DevOps organization belongs to another tenant. Not available for managed '
+               'identity or Cloud Shell accounts; cannot be combined with --subscription.')
+
+
 def load_arguments(loader, _):
+    from azure.cli.core.commands.parameters import get_enum_type
+    from azext_devopstoken._org import SERVICE_HOSTS
+    from azext_devopstoken._request import METHODS
+
+    tenant_type = CLIArgumentType(options_list=['--tenant', '-t'], help=TENANT_HELP)
+
     with loader.argument_context('devops-token get') as c:
-        c.argument('tenant', options_list=['--tenant', '-t'],
-                   help='Tenant ID or domain to get the token from, instead of the tenant of the current '
-                        'subscription. Use it when the Azure DevOps organization belongs to another tenant. '
-                        'Not available for managed identity or Cloud Shell accounts; '
-                        'cannot be combined with --subscription.')
+        c.argument('tenant', tenant_type)
+
+    with loader.argument_context('devops-rest call') as c:
+        c.argument('path', options_list=['--path'],
+                   help='Path relative to the organization, e.g. _apis/projects or {project}/_apis/wit/wiql; a '
+                        'query string may follow. {project} and {organization} are replaced. A full https URL is '
+                        'accepted only on the organization\'s own hosts.')
+        c.argument('method', options_list=['--method', '-m'], arg_type=get_enum_type(METHODS, default='GET'),
+                   help='HTTP method.')
+        c.argument('organization', options_list=['--organization', '--org'],
+                   configured_default='devops_organization',
+                   help='Organization name (contoso) or URL (https://dev.azure.com/contoso, '
+                        'https://contoso.visualstudio.com, or an Azure DevOps Server collection URL). Default: '
+                        '`az config set defaults.devops_organization=...`, else the azure-devops extension\'s '
+                        '`az devops configure --defaults organization=...`.')
+        c.argument('project', options_list=['--project', '-p'], configured_default='devops_project',
+                   help='Project name or ID for {project} in --path. Default: `az config set '
+                        'defaults.devops_project=...`, else the azure-devops extension\'s default project.')
+        c.argument('service', options_list=['--service'], arg_type=get_enum_type(SERVICE_HOSTS),
+                   help='Send the call to this service host of the organization instead of the main one, '
+                        'e.g. vssps for Graph (https://vssps.dev.azure.com/{org}) or vsrm for Release.')
+        c.argument('api_version', options_list=['--api-version'],
+                   help='api-version to send, e.g. 7.1 or 7.1-preview.1. Default: 7.1, unless --path, '
+                        '--query-parameters or an Accept header already carries one.')
+        c.argument('query_parameters', options_list=['--query-parameters'], nargs='+',
+                   help='Space-separated query parameters as name=value, URL-encoded for you, e.g. $top=5.')
+        c.argument('headers', options_list=['--headers'], nargs='+',
+                   help='Space-separated request headers as name=value. An Authorization header is sent as is, '
+                        'and then no token is fetched.')
+        c.argument('body', options_list=['--body', '-b'],
+                   help='Request body: JSON text, @file or @- for stdin. JSON is checked before sending; a JSON '
+                        'Patch array is sent as application/json-patch+json.')
+        c.argument('content_type', options_list=['--content-type'],
+                   help='Content-Type of the body. Default: application/json, or application/json-patch+json for '
+                        'a JSON Patch array. Other types send --body unchanged.')
+        c.argument('output_file', options_list=['--output-file'],
+                   help='Stream the response body into this file (any size, constant memory); the file appears '
+                        'only once the whole body has arrived.')
+        c.argument('paginate', options_list=['--paginate'], action='store_true',
+                   help='Follow continuation tokens (x-ms-continuationtoken header, or continuationToken/nextLink in '
+                        'the body) and merge all pages into one result of the same shape.')
+        c.argument('max_items', options_list=['--max-items'], type=int,
+                   help='With --paginate: stop after this many items.')
+        c.argument('tenant', tenant_type)
+        c.argument('timeout', options_list=['--timeout'], type=float,
+                   help='Seconds to wait for a connection and for each read. Default: 15 to connect, 120 to read.')
+        c.argument('max_retries', options_list=['--max-retries'], type=int,
+                   help='Retries for throttling (429), 502/503/504 and failed connections.')
+        c.argument('max_retry_wait', options_list=['--max-retry-wait'], type=float,
+                   help='Most seconds to spend waiting between retries, in total.')

@@ -1,0 +1,241 @@
+"""`az devops-rest call`: arguments validated and turned into a request, then sent, paged and written out.
+
+Everything that can be wrong with the arguments is found in :func:`plan` before a token is fetched or
+a byte is sent; :func:`execute` does the network work.
+"""
+import sys
+
+from azure.cli.core.azclierror import InvalidArgumentValueError
+from knack.log import get_logger
+
+logger = get_logger(__name__)
+
+
+class CallArgs:  # pylint: disable=too-many-instance-attributes
+    """The command's arguments, as the handler received them."""
+
+    def __init__(self, **kwargs):
+        self.path = kwargs.get('path')
+        self.method = (kwargs.get('method') or 'GET').upper()
+        self.organization = kwargs.get('organization')
+        self.project = kwargs.get('project')
+        self.service = kwargs.get('service')
+        self.api_version = kwargs.get('api_version')
+        self.query_parameters = kwargs.get('query_parameters')
+        self.headers = kwargs.get('headers')
+        self.body = kwargs.get('body')
+        self.content_type = kwargs.get('content_type')
+        self.output_file = kwargs.get('output_file')
+        self.paginate = bool(kwargs.get('paginate'))
+        self.max_items = kwargs.get('max_items')
+        self.tenant = kwargs.get('tenant')
+        self.timeout = kwargs.get('timeout')
+        self.max_retries = kwargs.get('max_retries')
+        self.max_retry_wait = kwargs.get('max_retry_wait')
+
+
+class Plan:
+    def __init__(self, organization, spec, output_file, extra_bases):
+        self.organization = organization
+        self.spec = spec
+        self.output_file = output_file
+        self.extra_bases = extra_bases
+
+
+def _check_numbers(args):
+    if args.max_items is not None and args.max_items < 1:
+        raise InvalidArgumentValueError('--max-items must be 1 or more; got %s.' % args.max_items)
+    if args.max_items is not None and not args.paginate:
+        raise InvalidArgumentValueError('--max-items applies to --paginate; add --paginate.')
+    if args.timeout is not None and args.timeout <= 0:
+        raise InvalidArgumentValueError('--timeout must be a positive number of seconds; got %s.' % args.timeout)
+    if args.max_retries is not None and args.max_retries < 0:
+        raise InvalidArgumentValueError('--max-retries must be 0 or more; got %s.' % args.max_retries)
+    if args.max_retry_wait is not None and args.max_retry_wait < 0:
+        raise InvalidArgumentValueError('--max-retry-wait must be 0 or more seconds; got %s.' % args.max_retry_wait)
+    if not (args.path or '').strip():
+        raise InvalidArgumentValueError('--path is empty; give a path such as _apis/projects.')
+
+
+def plan(cli_ctx, args, transport):
+    """Validate everything and build the request; may ask the organization (without a token) where a
+    --service host lives."""
+    from azext_devopstoken import _org, _request
+    from azext_devopstoken._output import check_output_file
+    _check_numbers(args)
+    organization = _org.resolve_organization(cli_ctx, args.organization)
+    project = _org.resolve_project(cli_ctx, args.project)
+    params = _request.parse_pairs(args.query_parameters, '--query-parameters')
+    headers = dict(_request.parse_pairs(args.headers, '--headers'))
+    body, content_type = _request.encode_body(args.body, args.content_type or _header(headers, 'Content-Type'))
+    output_file = check_output_file(args.output_file) if args.output_file else None
+    extra_bases = []
+    if _is_absolute(args.path):
+        if args.service:
+            raise InvalidArgumentValueError('--service applies to a relative --path; this one is a full URL.')
+        url, path_params = _absolute_url(organization, args.path)
+    else:
+        base = organization.service_url(args.service) if args.service else organization.url
+        if base is None:
+            base = _locate_service(organization, args.service, transport)
+            extra_bases.append(base)
+        path = _request.expand_placeholders(args.path, {'project': project, 'organization': organization.name})
+        url, path_params = _request.build_url(base, path)
+    params = _request.add_api_version(path_params + params, headers, args.api_version)
+    if content_type:
+        headers = {k: v for k, v in headers.items() if k.lower() != 'content-type'}
+        headers['Content-Type'] = content_type
+    spec = _request.CallSpec(args.method, url, params, headers, body)
+    return Plan(organization, spec, output_file, extra_bases)
+
+
+def _header(headers, name):
+    return next((v for k, v in headers.items() if k.lower() == name.lower()), None)
+
+
+def _is_absolute(path):
+    return '://' in path.split('?')[0]
+
+
+def _absolute_url(organization, path):
+    from urllib.parse import parse_qsl, urlsplit, urlunsplit
+    if not organization.owns(path):
+        parts = urlsplit(path)
+        raise InvalidArgumentValueError(
+            'Refusing to send the Azure DevOps token to %s: a full URL in --path must be https and on the '
+            'organization %s or its service hosts.' % (parts.netloc or path, organization.url),
+            recommendation='Give a path relative to the organization (e.g. _apis/projects), or use --service for '
+                           'another Azure DevOps service of the same organization.')
+    parts = urlsplit(path)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, '', '')), parse_qsl(parts.query,
+                                                                                   keep_blank_values=True)
+
+
+def _locate_service(organization, service, transport):
+    """A service host's URL from the organization's resource areas (asked without a token)."""
+    from azure.cli.core.azclierror import ResourceNotFoundError
+    from azext_devopstoken._org import SERVICE_RESOURCE_AREAS
+    from azext_devopstoken._client import user_agent
+    url = '%s/_apis/resourceAreas/%s' % (organization.url, SERVICE_RESOURCE_AREAS[service])
+    response = transport.send('GET', url, [('api-version', '7.1-preview.1')],
+                              {'Accept': 'application/json', 'User-Agent': user_agent()}, None)
+    location = None
+    if response.ok:
+        try:
+            location = (response.json() or {}).get('locationUrl')
+        except ValueError:
+            location = None
+    if not location or not location.lower().startswith('https://'):
+        raise ResourceNotFoundError('%s does not say where its %s service is (resource area lookup answered %d).'
+                                    % (organization.url, service, response.status_code))
+    logger.debug('The %s service of %s is at %s', service, organization.url, location)
+    return location.rstrip('/')
+
+
+def execute(cli_ctx, args, the_plan, client):
+    """Send the planned call; returns what knack should print (None when the body went elsewhere)."""
+    spec = the_plan.spec
+    if args.paginate:
+        document = _paginate(args, spec, client)
+        if the_plan.output_file:
+            import json
+            from azext_devopstoken._output import write_atomically
+            write_atomically(the_plan.output_file, [json.dumps(document, indent=2).encode('utf-8')])
+            return None
+        return document
+    if the_plan.output_file:
+        return _download(spec, client, the_plan.output_file)
+    response = client.send(spec.method, spec.url, spec.params, spec.headers, spec.body)
+    return _single_result(cli_ctx, response)
+
+
+def _single_result(cli_ctx, response):
+    from azext_devopstoken._output import is_json, write_raw_to_stdout
+    content = response.content
+    if not content:
+        return None
+    if is_json(response):
+        try:
+            return response.json()
+        except ValueError:
+            logger.warning('Azure DevOps said the body is JSON but it does not parse; writing it as it is.')
+    output_format = (getattr(cli_ctx, 'invocation', None) and cli_ctx.invocation.data.get('output')) or 'json'
+    if output_format != 'none':
+        write_raw_to_stdout(content)
+    return None
+
+
+def _download(spec, client, target):
+    """Stream the body to ``target`` (constant memory), atomically; a GET cut mid-body is fetched again."""
+    from requests import exceptions
+    from azext_devopstoken._output import CHUNK, write_atomically
+    attempts = 1 + (client.transport.policy.max_retries if spec.method in ('GET', 'HEAD') else 0)
+    for attempt in range(1, attempts + 1):
+        response = client.send(spec.method, spec.url, spec.params, spec.headers, spec.body, stream=True)
+        try:
+            with response:
+                size = write_atomically(target, response.iter_content(CHUNK))
+            logger.info('Wrote %d bytes to %s', size, target)
+            return None
+        except (exceptions.ChunkedEncodingError, exceptions.ConnectionError) as ex:
+            if attempt == attempts:
+                from azext_devopstoken._errors import devops_unreachable
+                raise devops_unreachable(ex, attempt) from None
+            logger.warning('The download was cut off (%s); starting it again (retry %d of %d).',
+                           type(ex).__name__, attempt, attempts - 1)
+    return None
+
+
+def _paginate(args, spec, client):
+    from azext_devopstoken._paging import CONTINUATION_PARAM, Merger, Next, next_page
+    merger, seen, following = Merger(args.max_items), set(), Next()
+    progress = _Progress()
+    while True:
+        url, params = spec.url, [(k, v) for k, v in spec.params if k != CONTINUATION_PARAM]
+        if following.link:
+            if not client.owns(following.link):
+                raise InvalidArgumentValueError('Refusing to follow a nextLink off the organization: %s'
+                                                % following.link)
+            url, params = following.link, None
+        elif following.token:
+            params.append((CONTINUATION_PARAM, following.token))
+        response = client.send(spec.method, url, params, spec.headers, spec.body)
+        merger.add(_page_document(response))
+        progress.show(merger)
+        following = next_page(response.headers, merger.last)
+        if not following or merger.full:
+            break
+        if following in seen:
+            logger.warning('--paginate: the server repeated a continuation token; stopping to avoid a loop.')
+            break
+        seen.add(following)
+    progress.done()
+    return merger.result()
+
+
+def _page_document(response):
+    from azure.cli.core.azclierror import AzureResponseError
+    try:
+        return response.json() if response.content else None
+    except ValueError:
+        raise AzureResponseError('--paginate needs JSON pages; Azure DevOps answered %s.'
+                                 % (response.headers.get('Content-Type') or 'a body without a content type'))
+
+
+class _Progress:
+    """Pages and items so far, on stderr, only when stderr is a terminal."""
+
+    def __init__(self):
+        self.enabled = sys.stderr.isatty()
+        self.shown = False
+
+    def show(self, merger):
+        if self.enabled:
+            sys.stderr.write('\rFetched %d items in %d pages...' % (len(merger.items), merger.pages))
+            sys.stderr.flush()
+            self.shown = True
+
+    def done(self):
+        if self.shown:
+            sys.stderr.write('\n')
+            sys.stderr.flush()

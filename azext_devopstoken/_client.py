@@ -1,0 +1,96 @@
+"""One Azure DevOps call (or a run of pages) with a token fetched once and refreshed only when it expires."""
+import time
+
+from knack.log import get_logger
+
+logger = get_logger(__name__)
+
+# Always sent: 401 instead of a sign-in page, and Microsoft-account pass-through, as Microsoft's own client does.
+FIXED_HEADERS = {'X-TFS-FedAuthRedirect': 'Suppress', 'X-VSS-ForceMsaPassThrough': 'true'}
+_REFRESH_MARGIN = 120  # seconds: a token this close to expiry is replaced before the next request
+
+
+def user_agent():
+    from azure.cli.core import __version__ as core_version
+    from azext_devopstoken._version import VERSION
+    return 'devops-token/%s (azure-cli-core/%s)' % (VERSION, core_version)
+
+
+class TokenSource:
+    """Fetches the Azure DevOps token on first use and again only when it is about to expire."""
+
+    def __init__(self, cli_ctx, tenant=None):
+        self._cli_ctx = cli_ctx
+        self._tenant = tenant
+        self._token = None
+        self.fetches = 0
+
+    @property
+    def current(self):
+        return self._token.token if self._token else None
+
+    def authorization(self):
+        if self._token is None or self._token.expires_on - time.time() < _REFRESH_MARGIN:
+            from azext_devopstoken._auth import get_access_token
+            self._token = get_access_token(self._cli_ctx, tenant=self._tenant)
+            self.fetches += 1
+            logger.debug('Got an Azure DevOps token from tenant %s (expires at %s).', self._token.tenant,
+                         self._token.expires_on_local)
+        return '%s %s' % (self._token.token_type, self._token.token)
+
+    def expired(self):
+        """True when the token held is past its expiry (a 401 then means: fetch a new one and retry)."""
+        return self._token is not None and self._token.expires_on <= time.time()
+
+    def forget(self):
+        self._token = None
+
+
+class DevOpsClient:
+    """Sends calls for one organization: fixed headers, the token, and errors turned into az errors."""
+
+    def __init__(self, organization, token_source, transport, extra_bases=()):
+        self.organization = organization
+        self.tokens = token_source        # None when the user gave their own Authorization header
+        self.transport = transport
+        self.extra_bases = list(extra_bases)
+
+    def owns(self, url):
+        return self.organization.owns(url, self.extra_bases)
+
+    def send(self, method, url, params, headers, body, stream=False):
+        """The successful response, or an az error. A 401 on an expired token gets one retry with a new one."""
+        from azext_devopstoken._http import GaveUp
+        try:
+            response = self._send(method, url, params, headers, body, stream)
+            if response.status_code == 401 and self.tokens is not None and self.tokens.expired():
+                response.close()
+                self.tokens.forget()
+                response = self._send(method, url, params, headers, body, stream)
+        except GaveUp as ex:
+            from azext_devopstoken._errors import devops_unreachable
+            raise devops_unreachable(ex.cause, ex.attempts) from None
+        self.check(response)
+        return response
+
+    def _send(self, method, url, params, headers, body, stream):
+        all_headers = {'User-Agent': user_agent(), 'Accept': 'application/json'}
+        all_headers.update(FIXED_HEADERS)
+        all_headers.update(headers)
+        if self.tokens is not None:
+            all_headers['Authorization'] = self.tokens.authorization()
+        return self.transport.send(method, url, params, all_headers, body, stream=stream, owns=self.owns)
+
+    def check(self, response):
+        from azext_devopstoken import _errors
+        if response.status_code == 401:
+            raise _errors.unauthorized_error(response, self.tokens.current if self.tokens else None,
+                                             self.organization.url)
+        if _errors.is_sign_in_page(response):
+            raise _errors.sign_in_page_error(self.organization.url)
+        if response.status_code >= 400:
+            raise _errors.response_error(response)
+        if response.is_redirect:
+            from azure.cli.core.azclierror import AzureResponseError
+            raise AzureResponseError('Azure DevOps redirected more than 5 times; last Location: %s'
+                                     % response.headers.get('Location'))

@@ -1,0 +1,173 @@
+"""Sending requests to Azure DevOps: one kept-alive session, time-outs, bounded retries that honour
+Retry-After, redirects that never carry the token off the organization, and --debug logs without it.
+
+Retries are a small loop here rather than urllib3's ``Retry``: the policy needs things ``Retry`` cannot
+express (a WARNING per wait naming ``X-RateLimit-Resource``, a total-wait budget, POST/PATCH retried only
+when the server cannot have processed them, and re-reading a streamed body). ``Retry.parse_retry_after``
+still parses the header (seconds or HTTP-date).
+"""
+import random
+import time
+
+from knack.log import get_logger
+
+logger = get_logger(__name__)
+
+RETRY_STATUSES = (429, 502, 503, 504)
+IDEMPOTENT = ('GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE')
+MAX_REDIRECTS = 5
+_REDACTED = '<redacted>'
+
+
+class RetryPolicy:
+    def __init__(self, max_retries=4, max_wait=120.0, backoff=1.0, backoff_max=30.0):
+        self.max_retries = max_retries    # retries after the first attempt
+        self.max_wait = max_wait          # seconds spent waiting, summed over all retries of one request
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+
+    def backoff_delay(self, attempt):
+        """Exponential backoff with full jitter, for answers without Retry-After."""
+        return random.uniform(0, min(self.backoff_max, self.backoff * (2 ** attempt)))
+
+
+class GaveUp(Exception):
+    """Retries exhausted on a connection failure (no response to show)."""
+
+    def __init__(self, cause, attempts):
+        super().__init__(str(cause))
+        self.cause = cause
+        self.attempts = attempts
+
+
+def retry_after_seconds(response):
+    from urllib3.util.retry import Retry
+    value = response.headers.get('Retry-After')
+    if not value:
+        return None
+    try:
+        return max(0.0, float(Retry().parse_retry_after(value)))
+    except Exception:  # pylint: disable=broad-except
+        return None
+
+
+def status_is_retryable(method, response):
+    """429 and 503-with-Retry-After mean the server did not process the request: safe for any method.
+    Other 5xx gateway answers are retried only for idempotent methods."""
+    if response.status_code not in RETRY_STATUSES:
+        return False
+    if response.headers.get('X-VSS-HostOfflineError'):
+        return False  # the organization is offline; retrying will not help
+    if response.status_code == 429 or (response.status_code == 503 and 'Retry-After' in response.headers):
+        return True
+    return method in IDEMPOTENT
+
+
+def connection_error_is_retryable(method, ex):
+    """A refused or timed-out connect never reached the server; anything later may have been processed."""
+    from requests import exceptions
+    if isinstance(ex, exceptions.ConnectTimeout):
+        return True
+    if isinstance(ex, exceptions.ConnectionError) and 'NewConnectionError' in repr(ex):
+        return True
+    return method in IDEMPOTENT and isinstance(ex, (exceptions.ConnectionError, exceptions.Timeout,
+                                                    exceptions.ChunkedEncodingError))
+
+
+def describe_wait(response, seconds, attempt, max_retries):
+    status = '%d %s' % (response.status_code, response.reason or '')
+    resource = response.headers.get('X-RateLimit-Resource')
+    throttled = ' (throttled on resource %s)' % resource if resource else ''
+    return 'Azure DevOps answered %s%s; retrying in %.1f s (retry %d of %d).' % (
+        status.strip(), throttled, seconds, attempt, max_retries)
+
+
+def redacted_headers(headers):
+    return {k: (_REDACTED if k.lower() in ('authorization', 'proxy-authorization', 'cookie', 'set-cookie') else v)
+            for k, v in headers.items()}
+
+
+class Transport:
+    """One requests.Session for the whole command (connections are reused across pages)."""
+
+    def __init__(self, timeout=(15.0, 120.0), policy=None, sleep=time.sleep):
+        import requests
+        self.session = requests.Session()
+        self.timeout = timeout
+        self.policy = policy or RetryPolicy()
+        self._sleep = sleep
+
+    def close(self):
+        self.session.close()
+
+    def send(self, method, url, params, headers, body, stream=False, owns=None):
+        """Send with retries; returns the final requests.Response (any status). ``owns(url)`` says whether a
+        redirect target belongs to the organization (the token goes only there)."""
+        waited, attempt = 0.0, 0
+        while True:
+            try:
+                response = self._send_following_redirects(method, url, params, headers, body, stream, owns)
+            except Exception as ex:  # pylint: disable=broad-except
+                if not _is_requests_error(ex) or not connection_error_is_retryable(method, ex) \
+                        or attempt >= self.policy.max_retries:
+                    raise GaveUp(ex, attempt + 1) if _is_requests_error(ex) else ex
+                delay = min(self.policy.backoff_delay(attempt), max(0.0, self.policy.max_wait - waited))
+                logger.warning('Could not reach Azure DevOps (%s); retrying in %.1f s (retry %d of %d).',
+                               type(ex).__name__, delay, attempt + 1, self.policy.max_retries)
+            else:
+                delay = self._retry_delay(method, response, attempt, waited)
+                if delay is None:
+                    return response
+                logger.warning(describe_wait(response, delay, attempt + 1, self.policy.max_retries))
+                response.close()
+            self._sleep(delay)
+            waited += delay
+            attempt += 1
+
+    def _retry_delay(self, method, response, attempt, waited):
+        """Seconds to wait before retrying ``response``, or None to return it as it is."""
+        if attempt >= self.policy.max_retries or not status_is_retryable(method, response):
+            return None
+        delay = retry_after_seconds(response)
+        if delay is None:
+            delay = self.policy.backoff_delay(attempt)
+        if waited + delay > self.policy.max_wait:
+            logger.warning('Azure DevOps answered %d and asks to wait %.0f s, beyond the retry budget '
+                           '(--max-retry-wait %.0f s); giving up.', response.status_code, delay, self.policy.max_wait)
+            return None
+        return delay
+
+    def _send_following_redirects(self, method, url, params, headers, body, stream, owns):
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send_once(method, url, params, headers, body, stream)
+            location = response.headers.get('Location') if response.is_redirect else None
+            if not location:
+                return response
+            from urllib.parse import urljoin
+            url, params = urljoin(response.url, location), None
+            response.close()
+            if not (owns and owns(url)):
+                # Off the organization (e.g. a signed storage URL): follow, but never with the token.
+                headers = {k: v for k, v in headers.items() if k.lower() != 'authorization'}
+                logger.debug('Redirected off the organization; following without the Authorization header.')
+            if response.status_code == 303 or (response.status_code in (301, 302) and method == 'POST'):
+                method, body = 'GET', None
+        return response
+
+    def _send_once(self, method, url, params, headers, body, stream):
+        started = time.monotonic()
+        logger.debug('Request: %s %s params=%s', method, url, params)
+        logger.debug('Request headers: %s', redacted_headers(headers))
+        if body is not None:
+            logger.debug('Request body: %d bytes', len(body))
+        response = self.session.request(method, url, params=params, headers=headers, data=body, stream=stream,
+                                        timeout=self.timeout, allow_redirects=False)
+        logger.debug('Response: %d %s from %s in %.0f ms', response.status_code, response.reason, response.url,
+                     (time.monotonic() - started) * 1000)
+        logger.debug('Response headers: %s', redacted_headers(response.headers))
+        return response
+
+
+def _is_requests_error(ex):
+    from requests import exceptions
+    return isinstance(ex, exceptions.RequestException)

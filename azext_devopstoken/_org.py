@@ -1,0 +1,148 @@
+"""Which Azure DevOps organization a call goes to, and which hosts belong to it.
+
+Accepted forms of --org: a bare name (``contoso``), ``https://dev.azure.com/contoso``,
+``https://contoso.visualstudio.com``, or any other https collection URL (Azure DevOps Server,
+``https://server/tfs/DefaultCollection``). Defaults come from ``az config`` (``defaults.devops_organization``,
+read by knack before the handler runs) and then from the azure-devops extension's own defaults file.
+"""
+import configparser
+import os
+import re
+from urllib.parse import urlsplit
+
+from azure.cli.core.azclierror import InvalidArgumentValueError, RequiredArgumentMissingError
+
+# Service hosts of an Azure DevOps Services organization (https://{svc}.dev.azure.com/{org}).
+SERVICE_HOSTS = ('vssps', 'vsrm', 'feeds', 'pkgs', 'almsearch', 'analytics', 'vsaex', 'auditservice', 'vstmr',
+                 'extmgmt')
+# Resource areas that live on those hosts, for organizations whose service URLs must be looked up
+# (`GET {org}/_apis/resourceAreas/{id}`, answered without credentials).
+SERVICE_RESOURCE_AREAS = {
+    'vssps': 'bb1e7ec9-e901-4b68-999a-de7012b920f8',         # Graph
+    'vsrm': 'efc2f575-36ef-48e9-b672-0c6fb4a48ac5',          # Release
+    'feeds': '7ab4e64e-c4d8-4f50-ae73-5ef2e21642a5',         # Packaging
+    'pkgs': '7ab4e64e-c4d8-4f50-ae73-5ef2e21642a5',
+    'almsearch': 'ea48a0a1-269c-42d8-b8ad-ddc8fcdcf578',     # Search
+    'analytics': '63f56562-0f8e-4ae1-8f26-5d7c1d5e5b92',
+    'vsaex': '68ddce18-2501-45f1-a17b-7931a9922690',         # Member entitlement management
+    'auditservice': '94ff054d-5ee1-413d-a341-302c39e5f3f8',  # Audit
+    'vstmr': '3b95fb80-fdda-4218-b60e-1052d070ae6b',         # Test results
+    'extmgmt': '6c2b0933-3600-42ae-bf8b-93d4f7e83594',       # Extension management
+}
+_ORG_NAME = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?$')
+_HOW_TO_SET = ('Give --org (a name like contoso, or a URL like https://dev.azure.com/contoso), or set a default: '
+               '`az config set defaults.devops_organization=https://dev.azure.com/contoso`, the environment '
+               'variable AZURE_DEFAULTS_DEVOPS_ORGANIZATION, or the azure-devops extension\'s '
+               '`az devops configure --defaults organization=https://dev.azure.com/contoso`.')
+
+
+class Organization:
+    """An organization's base URL and the rules for which URLs belong to it."""
+
+    def __init__(self, url, name, kind):
+        self.url = url.rstrip('/')      # no trailing slash
+        self.name = name
+        self.kind = kind                # 'dev.azure.com' | 'visualstudio.com' | 'server'
+        parts = urlsplit(self.url)
+        self.host = parts.netloc.lower()
+        self.base_path = parts.path.rstrip('/')
+
+    def __repr__(self):
+        return 'Organization(%r)' % self.url
+
+    def service_url(self, service):
+        """Base URL of a service host (vssps, vsrm, ...) when it can be derived from the URL alone, else None."""
+        if service in (None, '', 'dev'):
+            return self.url
+        if self.kind == 'dev.azure.com':
+            return 'https://%s.dev.azure.com/%s' % (service, self.name)
+        if self.kind == 'visualstudio.com':
+            return 'https://%s.%s.visualstudio.com' % (self.name, service)
+        return None
+
+    def owns(self, url, extra_bases=()):
+        """True when ``url`` is https and under this organization's URL, one of its service hosts, or a base
+        URL learned for it (``extra_bases``, e.g. from resource areas)."""
+        parts = urlsplit(url)
+        if parts.scheme.lower() != 'https' or not parts.netloc:
+            return False
+        bases = [self.url] + list(extra_bases)
+        if self.kind != 'server':
+            bases += [self.service_url(service) for service in SERVICE_HOSTS]
+        return any(_is_under(parts, base) for base in bases)
+
+
+def _is_under(parts, base):
+    base_parts = urlsplit(base)
+    if parts.netloc.lower() != base_parts.netloc.lower() or parts.scheme.lower() != base_parts.scheme.lower():
+        return False
+    prefix = base_parts.path.rstrip('/').lower()
+    path = parts.path.lower()
+    return not prefix or path == prefix or path.startswith(prefix + '/')
+
+
+def parse_organization(value, option='--org'):
+    """An :class:`Organization` from any accepted form of --org, or an error that names the option."""
+    value = (value or '').strip()
+    if _ORG_NAME.match(value):
+        return Organization('https://dev.azure.com/' + value, value, 'dev.azure.com')
+    parts = urlsplit(value)
+    if parts.scheme.lower() == 'http':
+        raise InvalidArgumentValueError(
+            '%s %s uses http: Azure DevOps needs https, and the token must never travel in clear text.'
+            % (option, value), recommendation='Use https://%s%s' % (parts.netloc, parts.path))
+    if parts.scheme.lower() != 'https' or not parts.hostname:
+        raise InvalidArgumentValueError(
+            '%s %r is neither an organization name nor an https URL.' % (option, value),
+            recommendation='Examples: --org contoso, --org https://dev.azure.com/contoso, '
+                           '--org https://contoso.visualstudio.com, '
+                           '--org https://tfs.example.com/tfs/DefaultCollection')
+    if parts.query or parts.fragment:
+        raise InvalidArgumentValueError('%s %s must not carry a query or fragment.' % (option, value))
+    return _organization_from_url(parts, value, option)
+
+
+def _organization_from_url(parts, value, option):
+    host = parts.hostname.lower()
+    segments = [s for s in parts.path.split('/') if s]
+    if host == 'dev.azure.com':
+        if len(segments) != 1:
+            raise InvalidArgumentValueError(
+                '%s %s is not an organization URL: expected https://dev.azure.com/{organization}.' % (option, value),
+                recommendation='Put the project in --project and the rest of the URL in --path.' if segments else None)
+        return Organization('https://dev.azure.com/' + segments[0], segments[0], 'dev.azure.com')
+    if host.endswith('.visualstudio.com') and host.count('.') == 2:
+        if segments and segments != ['DefaultCollection']:
+            raise InvalidArgumentValueError(
+                '%s %s is not an organization URL: expected https://{organization}.visualstudio.com.'
+                % (option, value))
+        return Organization('https://%s' % host, host.split('.')[0], 'visualstudio.com')
+    url = 'https://%s%s' % (parts.netloc, parts.path.rstrip('/'))
+    return Organization(url, segments[-1] if segments else host, 'server')
+
+
+def devops_extension_defaults(cli_ctx):
+    """[defaults] of the azure-devops extension (`az devops configure --defaults ...`), as a dict."""
+    config_dir = os.environ.get('AZURE_DEVOPS_EXT_CONFIG_DIR') or os.path.join(cli_ctx.config.config_dir,
+                                                                               'azuredevops')
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(os.path.join(config_dir, 'config'), encoding='utf-8')
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return {}
+    return dict(parser['defaults']) if parser.has_section('defaults') else {}
+
+
+def resolve_organization(cli_ctx, organization=None):
+    """--org as given (knack already applied `defaults.devops_organization`), else the azure-devops
+    extension's default, else one error naming every way to set it."""
+    if organization:
+        return parse_organization(organization)
+    fallback = devops_extension_defaults(cli_ctx).get('organization')
+    if fallback:
+        return parse_organization(fallback, option='The azure-devops default organization')
+    raise RequiredArgumentMissingError('No Azure DevOps organization given.', recommendation=_HOW_TO_SET)
+
+
+def resolve_project(cli_ctx, project=None):
+    return project or devops_extension_defaults(cli_ctx).get('project') or None

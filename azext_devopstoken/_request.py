@@ -1,0 +1,109 @@
+"""Building an Azure DevOps request from the command's arguments, validated before anything is sent."""
+import json
+import re
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from azure.cli.core.azclierror import InvalidArgumentValueError, MutuallyExclusiveArgumentError
+
+DEFAULT_API_VERSION = '7.1'
+METHODS = ('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS')
+JSON_PATCH = 'application/json-patch+json'
+_PLACEHOLDER = re.compile(r'\{([^{}/]*)\}')
+_KNOWN_PLACEHOLDERS = ('project', 'organization')
+
+
+class CallSpec:
+    """Everything about one call except the token: what --dry-run shows and what the HTTP layer sends."""
+
+    def __init__(self, method, url, params, headers, body):
+        self.method = method
+        self.url = url              # scheme://host/path, no query
+        self.params = params        # [(name, value)], in order, unencoded
+        self.headers = headers      # {name: value}; no Authorization unless the user gave one
+        self.body = body            # bytes or None
+
+    @property
+    def user_authorization(self):
+        return next((v for k, v in self.headers.items() if k.lower() == 'authorization'), None)
+
+
+def parse_pairs(items, option):
+    """``k=v`` items (``--query-parameters``, ``--headers``) as a list of pairs; an error names the option."""
+    pairs = []
+    for item in items or []:
+        name, sep, value = item.partition('=')
+        if not sep or not name.strip():
+            raise InvalidArgumentValueError('%s expects name=value items; got %r.' % (option, item),
+                                            recommendation='Example: %s name=value' % option)
+        pairs.append((name.strip(), value))
+    return pairs
+
+
+def expand_placeholders(path, values):
+    """Replace {project} and {organization} in --path; an unknown or empty placeholder is an error."""
+    def replace(match):
+        name = match.group(1)
+        if name not in _KNOWN_PLACEHOLDERS:
+            raise InvalidArgumentValueError(
+                '--path has an unknown placeholder {%s}; known placeholders are {project} and {organization}.'
+                % name)
+        if not values.get(name):
+            raise InvalidArgumentValueError(
+                '--path uses {%s} but no %s is set.' % (name, name),
+                recommendation='Give --%s, or set a default with `az config set defaults.devops_%s=...`.'
+                % (name, name))
+        return quote(values[name], safe='')
+    return _PLACEHOLDER.sub(replace, path)
+
+
+def build_url(base_url, path):
+    """``base_url`` + relative ``path`` (leading slash or not); returns (url without query, query pairs)."""
+    parts = urlsplit(path)
+    if parts.scheme or parts.netloc:
+        raise ValueError('absolute')
+    relative = parts.path.lstrip('/')
+    # Percent-encode what must be, keep what is already encoded and the characters Azure DevOps routes use ($, @).
+    relative = quote(relative, safe="/%$@:;,=+!*'()~")
+    return base_url.rstrip('/') + '/' + relative, parse_qsl(parts.query, keep_blank_values=True)
+
+
+def add_api_version(params, headers, api_version):
+    """api-version once: --api-version, or the one already in the path/--query-parameters/Accept header, or 7.1."""
+    given = [v for k, v in params if k.lower() == 'api-version']
+    accept = next((v for k, v in headers.items() if k.lower() == 'accept'), '')
+    in_accept = 'api-version' in accept.lower()
+    if api_version and (given or in_accept):
+        raise MutuallyExclusiveArgumentError(
+            '--api-version %s conflicts with the api-version already in %s.'
+            % (api_version, '--path/--query-parameters' if given else 'the Accept header'),
+            recommendation='Give the api-version once.')
+    if given or in_accept:
+        return params
+    return params + [('api-version', api_version or DEFAULT_API_VERSION)]
+
+
+def encode_body(body, content_type):
+    """(bytes, content type) for --body: JSON is validated; a JSON-Patch array gets its own media type."""
+    if body is None:
+        return None, content_type
+    if content_type and not _is_json_type(content_type):
+        return body.encode('utf-8'), content_type
+    try:
+        document = json.loads(body)
+    except json.JSONDecodeError as ex:
+        raise InvalidArgumentValueError(
+            '--body is not valid JSON: %s at line %d, column %d.' % (ex.msg, ex.lineno, ex.colno),
+            recommendation='Pass JSON text, @file or @- (stdin); for other content give --content-type.')
+    if not content_type:
+        content_type = JSON_PATCH if _is_json_patch(document) else 'application/json'
+    return body.encode('utf-8'), content_type
+
+
+def _is_json_type(content_type):
+    media = content_type.split(';')[0].strip().lower()
+    return media == 'application/json' or media.endswith('+json')
+
+
+def _is_json_patch(document):
+    return (isinstance(document, list) and bool(document)
+            and all(isinstance(op, dict) and 'op' in op and 'path' in op for op in document))
