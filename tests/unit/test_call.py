@@ -129,8 +129,8 @@ def test_create_work_item_with_json_patch_then_wiql(az, emu, devops, tokens):
     assert item["fields"]["System.Title"] == "From devops-rest"
     assert devops_requests(emu)[0]["headers"]["content-type"] == "application/json-patch+json"
     wiql = az("devops-rest", "call", "--org", emu.org_url("contoso"), "-p", "Mobile App", "-m", "POST",
-              "--path", "{project}/_apis/wit/wiql", "--body", json.dumps({"query": "SELECT [System.Id] FROM WorkItems"}),
-              "--query", "workItems[].id", "-o", "json")
+              "--path", "{project}/_apis/wit/wiql", "--body",
+              json.dumps({"query": "SELECT [System.Id] FROM WorkItems"}), "--query", "workItems[].id", "-o", "json")
     assert wiql.exit_code == 0, wiql
     assert item["id"] in json.loads(wiql.stdout)
 
