@@ -19,7 +19,7 @@ from typing import Iterable, List, Optional, Tuple, Union
 from urllib.parse import parse_qs, unquote, urlsplit
 
 HOST = "127.0.0.1"
-LISTENERS = ("login", "arm", "devops", "other")
+LISTENERS = ("login", "arm", "devops", "other", "vssps", "vsrm")  # vssps, vsrm: more Azure DevOps hosts
 
 
 @dataclass
@@ -301,11 +301,14 @@ class Emulator:
         from emulator.devops import DevOpsService
         from emulator.entra import EntraService
         from emulator.other import OtherHostService
+        devops = DevOpsService(self)  # one instance plays all three Azure DevOps hosts
         self.services = {
             "login": EntraService(self),
             "arm": ArmService(self),
-            "devops": DevOpsService(self),
+            "devops": devops,
             "other": OtherHostService(self),
+            "vssps": devops,
+            "vsrm": devops,
         }
 
     def stop_soon(self, reason):

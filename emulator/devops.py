@@ -141,6 +141,7 @@ ROUTES = (
     Route(("GET",), _PROJECT + r"/_apis/build/builds", "list_builds"),
     Route(("GET",), _PROJECT + r"/_apis/build/builds/(?P<build>\d+)", "get_build"),
     Route(("GET",), _PROJECT + r"/_apis/build/builds/(?P<build>\d+)/artifacts", "build_artifacts"),
+    Route(("GET",), _PROJECT + r"/_apis/build/builds/(?P<build>\d+)/logs/(?P<log>\d+)", "build_log"),
     Route(("GET",), r"/_apis/audit/auditlog", "audit_log", released=False),
     Route(("GET",), r"/_apis/graph/users", "graph_users", listeners=("vssps",), released=False),
     Route(("GET",), _PROJECT + r"/_apis/release/releases", "list_releases", listeners=("vsrm",)),
@@ -734,6 +735,15 @@ class DevOpsService:
         wants_zip = (call.arg("$format") or "").lower() == "zip" or "application/zip" in (
             call.request.header("Accept") or "").lower()
         return self._artifact_zip() if wants_zip else self._ok(call, artifact)
+
+    def _build_log(self, call):
+        """A build log is plain text (the real service answers text/plain unless JSON is asked for)."""
+        project, number = self._build(call)
+        log_id = int(call.groups["log"])
+        if not 1 <= log_id <= 3:
+            raise ApiError(404, "BuildLogNotFoundException", "Build log %d was not found." % log_id)
+        lines = model.build_log_lines(project, number, log_id)
+        return Response.text(200, "\r\n".join(lines) + "\r\n")
 
     def _artifact_zip(self):
         size = self.artifact_size

@@ -233,6 +233,15 @@ def find_build(projects, wanted_id):
     raise ApiError(404, "BuildNotFoundException", "The requested build %s could not be found." % wanted_id)
 
 
+def build_log_lines(project, number, log_id):
+    """Deterministic log text for one build log, timestamped like the real agent's output."""
+    stamp = "2024-01-02T03:04:%02d.0000000Z"
+    steps = ["##[section]Starting: %s-CI #%d log %d" % (project.name, number, log_id),
+             "Agent name: 'Hosted Agent'", "Agent version: 3.236.1", "Restoring packages...",
+             "Build succeeded.", "    0 Warning(s)", "    0 Error(s)", "##[section]Finishing: log %d" % log_id]
+    return [(stamp % i) + " " + step for i, step in enumerate(steps)]
+
+
 def build_json(project, number, org_url):
     queued = EPOCH + datetime.timedelta(minutes=37 * number)
     ident = build_id(project, number)

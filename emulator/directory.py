@@ -1,9 +1,13 @@
 """Who exists in the emulated world: tenants, identities, subscriptions and Azure DevOps organizations.
 
 Fixed identifiers, so tests and the README demo can name them. Secrets (the service principal's
-client secret and certificate, the managed identity header) are made fresh for each emulator.
+client secret and certificate, the managed identity header) are made fresh for each emulator and
+written, with the identifiers, to ``identities.json`` (mode 0600) in the emulator's workdir, so a
+harness in another process (the README demo) can log in as any identity.
 """
+import dataclasses
 import datetime
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -15,7 +19,7 @@ AZ_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 MSA_TENANT = "00000000-0000-0000-0000-000000000000"
 
 TENANT_A = "72f988bf-0000-4a00-9a00-00000000000a"   # contoso.example: home of most identities
-TENANT_B = "f8cdef31-0000-4b00-9b00-00000000000b"   # fabrikam.example: alice is a guest here
+TENANT_B = "f8cdef31-0000-4b00-9b00-00000000000b"   # fabrikam.example: alice is a guest here, bob's home
 SUB_A = "11111111-aaaa-4aaa-8aaa-000000000001"
 SUB_B = "22222222-bbbb-4bbb-8bbb-000000000002"
 
@@ -65,24 +69,31 @@ class Directory:
         self.identity_header = secrets.token_hex(16)
         cert_path, thumbprint = _make_certificate(os.path.join(workdir, "sp-cert.pem"))
         self.tenants = {TENANT_A: "contoso.example", TENANT_B: "fabrikam.example"}
+        self.tenant_names = {TENANT_A: "Contoso", TENANT_B: "Fabrikam"}
         self.principals = {p.key: p for p in [
             Principal("alice", "user", TENANT_A,
                       {TENANT_A: "a11ce000-0000-4000-8000-0000000000a1",
                        TENANT_B: "a11ce000-0000-4000-8000-0000000000b1"},
                       "Alice Smith", upn="alice@contoso.example", password="P@ssw0rd-alice"),
+            # A member of fabrikam only: every request of his for contoso must be refused.
+            Principal("bob", "user", TENANT_B, {TENANT_B: "b0b00000-0000-4000-8000-0000000000b2"},
+                      "Bob Jones", upn="bob@fabrikam.example", password="P@ssw0rd-bob"),
             Principal("ci-bot", "servicePrincipal", TENANT_A, {TENANT_A: "5e7b1c00-0000-4000-8000-000000000001"},
                       "ci-bot", app_id="c1b0c1b0-0000-4000-8000-000000000001", secret=secrets.token_urlsafe(24)),
             Principal("ci-cert", "servicePrincipal", TENANT_A, {TENANT_A: "5e7b1c00-0000-4000-8000-000000000002"},
                       "ci-cert", app_id="c1b0c1b0-0000-4000-8000-000000000002", cert_path=cert_path,
                       cert_thumbprint=thumbprint),
+            # resource_id of a system-assigned identity is the resource it belongs to (tokens carry it as xms_mirid)
             Principal("mi-system", "managedIdentity", TENANT_A, {TENANT_A: "3a1d0000-0000-4000-8000-000000000001"},
-                      "vm-build-agent", app_id="3a1dc11e-0000-4000-8000-000000000001"),
+                      "vm-build-agent", app_id="3a1dc11e-0000-4000-8000-000000000001",
+                      resource_id=f"/subscriptions/{SUB_A}/resourceGroups/rg/providers/"
+                                  "Microsoft.Compute/virtualMachines/vm-build-agent"),
             Principal("mi-user", "managedIdentity", TENANT_A, {TENANT_A: "3a1d0000-0000-4000-8000-000000000002"},
                       "uami-deployer", app_id="3a1dc11e-0000-4000-8000-000000000002",
-                      resource_id="/subscriptions/%s/resourceGroups/rg/providers/"
-                                  "Microsoft.ManagedIdentity/userAssignedIdentities/uami-deployer" % SUB_A),
+                      resource_id=f"/subscriptions/{SUB_A}/resourceGroups/rg/providers/"
+                                  "Microsoft.ManagedIdentity/userAssignedIdentities/uami-deployer"),
         ]}
-        everyone_in_a = {p.oid(TENANT_A) for p in self.principals.values()}
+        everyone_in_a = {p.oid(TENANT_A) for p in self.principals.values() if p.oid(TENANT_A)}
         self.organizations = {o.name: o for o in [
             Organization("contoso", TENANT_A, set(everyone_in_a)),
             Organization("fabrikam", TENANT_B, {self.principals["alice"].oid(TENANT_B)}),
@@ -91,9 +102,26 @@ class Directory:
         ]}
         self.subscriptions = [Subscription(SUB_A, TENANT_A, "Contoso Dev"),
                               Subscription(SUB_B, TENANT_B, "Fabrikam Prod")]
+        self.identities_file = os.path.join(workdir, "identities.json")
+        self.write_identities(self.identities_file)
 
     def principal(self, key):
         return self.principals[key]
+
+    def export(self):
+        """Tenants, subscriptions and every principal with its secrets, as JSON-able data."""
+        return {
+            "tenants": dict(self.tenants), "tenant_names": dict(self.tenant_names),
+            "subscriptions": [dataclasses.asdict(s) for s in self.subscriptions],
+            "principals": {key: dataclasses.asdict(p) for key, p in self.principals.items()},
+            "identity_header": self.identity_header,
+        }
+
+    def write_identities(self, path):
+        """Write :meth:`export` to ``path``, readable by its owner only (it holds secrets)."""
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(self.export(), handle, indent=2)
 
     def by_oid(self, oid):
         for principal in self.principals.values():

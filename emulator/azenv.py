@@ -1,0 +1,170 @@
+"""Drive the real ``az`` against the emulator, in a throwaway config dir.
+
+Used by the tests, the README demo and the benchmarks::
+
+    env = AzEnv(emulator, config_dir)        # an Emulator, or the dict of Emulator.describe()
+    env.register_cloud()
+    env.login_service_principal("ci-bot")
+    token = env.get_access_token(AZURE_DEVOPS_RESOURCE)
+
+``az`` runs with an environment stripped of the caller's Azure settings and pinned to the emulator: its
+own AZURE_CONFIG_DIR (the user's ~/.azure is never read or written), the emulator's CA, and every
+setting that would otherwise make it reach the internet turned off.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+# Inherited variables that would change what az or MSAL does (credentials, managed identity endpoints,
+# Cloud Shell, cloud metadata from the internet, regional token endpoints).
+DROPPED_PREFIXES = ("AZURE_", "IDENTITY_", "MSI_")
+DROPPED_NAMES = ("ARM_CLOUD_METADATA_URL", "ACC_CLOUD", "AZUREPS_HOST_ENVIRONMENT", "IMDS_ENDPOINT",
+                 "MSAL_FORCE_REGION", "REGION_NAME", "CODESPACES")
+AZ_SETTINGS = {
+    "AZURE_CORE_INSTANCE_DISCOVERY": "false",      # else MSAL asks login.microsoftonline.com about the authority
+    "AZURE_CORE_COLLECT_TELEMETRY": "false",       # else a telemetry upload process starts after each command
+    "AZURE_CORE_SURVEY_MESSAGE": "false",
+    "AZURE_CORE_NO_COLOR": "true",
+    "AZURE_CORE_LOGIN_EXPERIENCE_V2": "false",     # no interactive subscription picker after login
+    "AZURE_CORE_OUTPUT": "json",
+    "AZURE_EXTENSION_USE_DYNAMIC_INSTALL": "no",   # else an unknown command fetches the extension index online
+}
+LOOPBACK_HOSTS = "127.0.0.1,localhost"
+USER_ASSIGNED_IDENTITY = "mi-user"
+NEXT_DEVICE_CODE_USER_PATH = "/_emulator/device-code/next-user"
+REDACTED_OPTIONS = ("--password", "-p", "--federated-token")
+
+
+class AzCommandError(RuntimeError):
+    """``az`` failed where success was required; the message carries its exit code, stdout and stderr."""
+
+    def __init__(self, args, result):
+        shown = []
+        for index, arg in enumerate(args):
+            shown.append("***" if index and args[index - 1] in REDACTED_OPTIONS else arg)
+        super().__init__(f"az {' '.join(shown)} exited with {result.returncode}\n"
+                         f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}")
+        self.result = result
+
+
+class AzEnv:
+    """One az configuration (config dir + environment) talking to one emulator."""
+
+    def __init__(self, emulator, config_dir, extension_dir=None, az=None):
+        self.emulator = None if isinstance(emulator, dict) else emulator
+        self.info = dict(emulator) if isinstance(emulator, dict) else emulator.describe()
+        # The CA bundle lives in the emulator's workdir, next to identities.json.
+        self.info.setdefault("workdir", os.path.dirname(self.info["ca_bundle"]))
+        self.config_dir = os.path.abspath(config_dir)
+        os.makedirs(self.config_dir, exist_ok=True)
+        self.extension_dir = os.path.abspath(extension_dir) if extension_dir else None
+        self.az_path = az or os.path.join(os.path.dirname(sys.executable), "az")
+        self.cloud_name = None
+        self._identities = None
+        self.env = self._environment()
+
+    def _environment(self):
+        env = {name: value for name, value in os.environ.items()
+               if not name.startswith(DROPPED_PREFIXES) and name not in DROPPED_NAMES}
+        env.update(AZ_SETTINGS)
+        env["AZURE_CONFIG_DIR"] = self.config_dir
+        if self.extension_dir:
+            env["AZURE_EXTENSION_DIR"] = self.extension_dir
+        env["REQUESTS_CA_BUNDLE"] = self.info["ca_bundle"]
+        for name in ("NO_PROXY", "no_proxy"):  # a proxy configured for the registries must not see our traffic
+            env[name] = ",".join(filter(None, [env.get(name), LOOPBACK_HOSTS]))
+        return env
+
+    # -- running az ----------------------------------------------------------------------------
+    def az(self, *args, input=None, check=False, env=None, timeout=180):  # pylint: disable=redefined-builtin
+        """Run ``az *args``; text mode, stdout and stderr captured, no terminal on stdin."""
+        run_env = dict(self.env)
+        run_env.update(env or {})
+        result = subprocess.run([self.az_path, *args], input=input,
+                                stdin=subprocess.DEVNULL if input is None else None,
+                                capture_output=True, text=True, env=run_env, timeout=timeout,
+                                cwd=self.config_dir, check=False)
+        if check and result.returncode != 0:
+            raise AzCommandError(list(args), result)
+        return result
+
+    def az_json(self, *args, **kwargs):
+        """Run ``az *args --output json``, which must succeed, and return the parsed output (None if empty)."""
+        result = self.az(*args, "--output", "json", check=True, **kwargs)
+        return json.loads(result.stdout) if result.stdout.strip() else None
+
+    def get_access_token(self, resource, tenant=None, subscription=None):
+        """`az account get-access-token` output (accessToken, expires_on, tenant, subscription…)."""
+        args = ["account", "get-access-token", "--resource", resource]
+        args += ["--tenant", tenant] if tenant else []
+        args += ["--subscription", subscription] if subscription else []
+        return self.az_json(*args)
+
+    # -- set-up --------------------------------------------------------------------------------
+    def register_cloud(self, name="AzureEmulator"):
+        """Register the emulator as a cloud from its ARM metadata endpoint, and make it the active cloud."""
+        self.az("cloud", "register", "--name", name, "--endpoint-resource-manager", self.info["urls"]["arm"],
+                check=True)
+        self.az("cloud", "set", "--name", name, check=True)
+        self.cloud_name = name
+
+    def copy(self, config_dir):
+        """A new AzEnv whose config dir starts as a copy of this one (cloud, logins and all)."""
+        shutil.copytree(self.config_dir, config_dir)
+        clone = AzEnv(self.emulator or self.info, config_dir, self.extension_dir, self.az_path)
+        clone.cloud_name = self.cloud_name
+        clone.env = dict(self.env, AZURE_CONFIG_DIR=clone.config_dir)
+        return clone
+
+    def identity(self, key):
+        """A principal of the emulator's directory as a dict (app_id, oids, secret, cert_path, …)."""
+        if self._identities is None:
+            if self.emulator is not None:
+                self._identities = self.emulator.directory.export()
+            else:
+                with open(os.path.join(self.info["workdir"], "identities.json"), encoding="utf-8") as handle:
+                    self._identities = json.load(handle)
+        return self._identities["principals"][key]
+
+    # -- logins --------------------------------------------------------------------------------
+    def login_service_principal(self, key="ci-bot", tenant=None):
+        """Real `az login --service-principal`: with the secret of ci-bot, the certificate of ci-cert."""
+        principal = self.identity(key)
+        args = ["login", "--service-principal", "--username", principal["app_id"],
+                "--tenant", tenant or principal["home_tenant"]]
+        if principal.get("secret"):
+            args += ["--password", principal["secret"]]
+        else:
+            args += ["--certificate", principal["cert_path"]]
+        return self.az_json(*args)
+
+    def login_managed_identity(self, user_assigned=False, by="client_id"):
+        """Real `az login --identity` through the App Service protocol; the MI variables stay in self.env."""
+        self.env["IDENTITY_ENDPOINT"] = self.info["identity_endpoint"]
+        self.env["IDENTITY_HEADER"] = self.info["identity_header"]
+        args = ["login", "--identity"]
+        if user_assigned:
+            principal = self.identity(USER_ASSIGNED_IDENTITY)
+            value = {"client_id": principal["app_id"], "object_id": principal["oids"][principal["home_tenant"]],
+                     "resource_id": principal["resource_id"]}[by]
+            args += ["--" + by.replace("_", "-"), value]
+        return self.az_json(*args)
+
+    def login_user(self, key="alice", tenant=None):
+        """Real `az login --use-device-code`; the emulator approves the code as this user."""
+        principal = self.identity(key)
+        self._sign_in_next_device_code(principal)
+        args = ["login", "--use-device-code"] + (["--tenant", tenant] if tenant else [])
+        return self.az_json(*args)
+
+    def _sign_in_next_device_code(self, principal):
+        if self.emulator is not None:
+            self.emulator.services["login"].sign_in_next_device_code(principal["key"])
+            return
+        import requests  # comes with azure-cli; only needed for an emulator in another process
+        response = requests.post(self.info["login_url"] + NEXT_DEVICE_CODE_USER_PATH, timeout=30,
+                                 data={"username": principal["upn"], "password": principal["password"]},
+                                 verify=self.info["ca_bundle"])
+        response.raise_for_status()
