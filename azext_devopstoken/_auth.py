@@ -52,3 +52,63 @@ def get_access_token(cli_ctx, tenant=None, subscription=None):
         from azext_devopstoken._errors import token_service_unreachable
         raise token_service_unreachable(ex) from None
     return AccessToken(token_type, token, entry['expires_on'], entry['expiresOn'], token_subscription, token_tenant)
+
+
+def get_organization_token(cli_ctx, organization, transport, tenant=None):
+    """A token the organization will accept: from --tenant or --subscription when given, otherwise from the
+    organization's own tenant (discovered without credentials), which is often not the subscription's."""
+    from azext_devopstoken import _tenant
+    if tenant or cli_ctx.data.get('subscription_id'):
+        return get_access_token(cli_ctx, tenant=tenant)
+    account = _tenant.current_account(cli_ctx)  # not logged in: az's own message, before any request
+    org_tenant = _tenant.discover_tenant(cli_ctx, organization, transport)
+    if not org_tenant or org_tenant == _tenant.MSA_TENANT or org_tenant.lower() == account['tenantId'].lower():
+        return get_access_token(cli_ctx)
+    kind = _tenant.account_kind(account)
+    if kind in ('managedIdentity', 'cloudShell'):
+        from azure.cli.core.azclierror import AuthenticationError
+        raise AuthenticationError(
+            '%s belongs to tenant %s, but this %s is in tenant %s and can only get tokens there.'
+            % (organization.url, org_tenant, 'managed identity' if kind == 'managedIdentity' else 'Cloud Shell login',
+               account['tenantId']),
+            recommendation='Use an identity of tenant %s that has been added to the organization.' % org_tenant)
+    from knack.util import CLIError
+    try:
+        return get_access_token(cli_ctx, tenant=org_tenant)
+    except CLIError as ex:
+        raise _tenant_not_held(organization, org_tenant, account, kind, ex) from None
+
+
+def _tenant_not_held(organization, org_tenant, account, kind, cause):
+    from azure.cli.core.azclierror import AuthenticationError
+    first_line = str(getattr(cause, 'error_msg', None) or cause).strip().splitlines()[0]
+    if kind == 'servicePrincipal':
+        fix = ('az login --service-principal --username %s --tenant %s (with its secret or certificate)'
+               % (account['user']['name'], org_tenant))
+    else:
+        fix = 'az login --tenant %s' % org_tenant
+    return AuthenticationError(
+        '%s belongs to tenant %s, and your login could not get a token there (%s).'
+        % (organization.url, org_tenant, first_line),
+        recommendation='Sign in to that tenant: %s' % fix)
+
+
+def planned_tenant(cli_ctx, organization, tenant=None):
+    """(tenant, source) a token would come from, without any network request (for --dry-run)."""
+    from azext_devopstoken import _tenant
+    if tenant:
+        return tenant, '--tenant'
+    subscription = cli_ctx.data.get('subscription_id')
+    if subscription:
+        return _tenant.current_account(cli_ctx, subscription)['tenantId'], '--subscription'
+    if organization is not None:
+        found, org_tenant = _tenant.cached_tenant(cli_ctx, organization.url)
+        if found and org_tenant and org_tenant != _tenant.MSA_TENANT:
+            return org_tenant, 'the organization (cached discovery)'
+    try:
+        account = _tenant.current_account(cli_ctx)
+    except Exception:  # pylint: disable=broad-except
+        return None, 'not logged in'
+    if organization is not None and not _tenant.cached_tenant(cli_ctx, organization.url)[0]:
+        return account['tenantId'], 'the current account, unless the organization says otherwise when asked'
+    return account['tenantId'], 'the current account'

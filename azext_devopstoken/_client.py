@@ -19,9 +19,11 @@ def user_agent():
 class TokenSource:
     """Fetches the Azure DevOps token on first use and again only when it is about to expire."""
 
-    def __init__(self, cli_ctx, tenant=None):
+    def __init__(self, cli_ctx, tenant=None, organization=None, transport=None):
         self._cli_ctx = cli_ctx
         self._tenant = tenant
+        self._organization = organization  # with a transport: the token comes from the organization's tenant
+        self._transport = transport
         self._token = None
         self.fetches = 0
 
@@ -31,8 +33,12 @@ class TokenSource:
 
     def authorization(self):
         if self._token is None or self._token.expires_on - time.time() < _REFRESH_MARGIN:
-            from azext_devopstoken._auth import get_access_token
-            self._token = get_access_token(self._cli_ctx, tenant=self._tenant)
+            from azext_devopstoken._auth import get_access_token, get_organization_token
+            if self._organization is not None and self._transport is not None:
+                self._token = get_organization_token(self._cli_ctx, self._organization, self._transport,
+                                                     tenant=self._tenant)
+            else:
+                self._token = get_access_token(self._cli_ctx, tenant=self._tenant)
             self.fetches += 1
             logger.debug('Got an Azure DevOps token from tenant %s (expires at %s).', self._token.tenant,
                          self._token.expires_on_local)

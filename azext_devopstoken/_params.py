@@ -11,9 +11,17 @@ def load_arguments(loader, _):
     from azext_devopstoken._request import METHODS
 
     tenant_type = CLIArgumentType(options_list=['--tenant', '-t'], help=TENANT_HELP)
+    organization_type = CLIArgumentType(
+        options_list=['--organization', '--org'], configured_default='devops_organization',
+        help='Organization name (contoso) or URL (https://dev.azure.com/contoso, https://contoso.visualstudio.com, '
+             'or an Azure DevOps Server collection URL). Default: `az config set defaults.devops_organization=...`.')
 
     with loader.argument_context('devops-token get') as c:
         c.argument('tenant', tenant_type)
+        c.argument('organization', organization_type,
+                   help='Get the token from the tenant this organization belongs to (asked once without '
+                        'credentials, then cached for a day) instead of the current subscription\'s tenant. '
+                        'Name or URL. Default: `az config set defaults.devops_organization=...`.')
 
     with loader.argument_context('devops-rest call') as c:
         c.argument('path', options_list=['--path'],
@@ -22,8 +30,7 @@ def load_arguments(loader, _):
                         'accepted only on the organization\'s own hosts.')
         c.argument('method', options_list=['--method', '-m'], arg_type=get_enum_type(METHODS, default='GET'),
                    help='HTTP method.')
-        c.argument('organization', options_list=['--organization', '--org'],
-                   configured_default='devops_organization',
+        c.argument('organization', organization_type,
                    help='Organization name (contoso) or URL (https://dev.azure.com/contoso, '
                         'https://contoso.visualstudio.com, or an Azure DevOps Server collection URL). Default: '
                         '`az config set defaults.devops_organization=...`, else the azure-devops extension\'s '

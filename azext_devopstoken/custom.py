@@ -1,9 +1,18 @@
 """Command handlers: thin functions that return data for knack to print."""
 
 
-def get_token(cmd, tenant=None):
-    from azext_devopstoken._auth import get_access_token
-    return get_access_token(cmd.cli_ctx, tenant=tenant).as_get_access_token_output()
+def get_token(cmd, tenant=None, organization=None):
+    from azext_devopstoken._auth import get_access_token, get_organization_token
+    if not organization:
+        return get_access_token(cmd.cli_ctx, tenant=tenant).as_get_access_token_output()
+    from azext_devopstoken._http import Transport
+    from azext_devopstoken._org import parse_organization
+    org = parse_organization(organization)
+    transport = Transport()
+    try:
+        return get_organization_token(cmd.cli_ctx, org, transport, tenant=tenant).as_get_access_token_output()
+    finally:
+        transport.close()
 
 
 def rest_call(cmd, path, method='GET', organization=None, project=None, service=None, api_version=None,
@@ -24,7 +33,8 @@ def rest_call(cmd, path, method='GET', organization=None, project=None, service=
                           policy=RetryPolicy(max_retries=max_retries, max_wait=max_retry_wait))
     try:
         the_plan = plan(cmd.cli_ctx, args, transport)
-        tokens = None if the_plan.spec.user_authorization else TokenSource(cmd.cli_ctx, tenant=tenant)
+        tokens = None if the_plan.spec.user_authorization else TokenSource(
+            cmd.cli_ctx, tenant=tenant, organization=the_plan.organization, transport=transport)
         client = DevOpsClient(the_plan.organization, tokens, transport, the_plan.extra_bases)
         return execute(cmd.cli_ctx, args, the_plan, client)
     finally:

@@ -144,7 +144,7 @@ def test_absolute_url_elsewhere_is_refused_before_a_token(sp_env, emulator, devo
     result = call(sp_env, emulator, "--path", url)
     assert result.returncode == 1
     assert error_lines(result.stderr)[0].startswith("ERROR: Refusing to send the Azure DevOps token to ")
-    assert devops_requests(emulator) == [] and emulator.log.entries(listener="other") == []
+    assert devops_requests(emulator, probes=True) == [] and emulator.log.entries(listener="other") == []
     assert len(emulator.log.entries(listener="login")) == entra_before
 
 
@@ -210,7 +210,7 @@ def test_malformed_json_body_is_refused_before_sending(sp_env, emulator, devops)
     assert result.returncode == 1
     assert error_lines(result.stderr)[0].startswith("ERROR: --body is not valid JSON: ")
     assert "line 1, column 11" in result.stderr
-    assert devops_requests(emulator) == []
+    assert devops_requests(emulator, probes=True) == []
 
 
 # -- failures -------------------------------------------------------------------------------------------------
@@ -249,7 +249,7 @@ def test_not_found_exits_3(sp_env, emulator, devops):
 
 
 def test_wrong_tenant_names_both_and_the_fix(user_env, emulator, devops):
-    result = call(user_env, emulator, "--path", "_apis/projects", org="fabrikam")
+    result = call(user_env, emulator, "--path", "_apis/projects", "--tenant", TENANT_A, org="fabrikam")
     assert result.returncode == 1
     (line,) = error_lines(result.stderr)
     assert TENANT_A in line and TENANT_B in line

@@ -41,6 +41,13 @@ class TokenMinter:
         self.lifetime = 3600
         self.issued = []
 
+    def account(self):
+        """The az account the login holds, as Profile.get_subscription returns it."""
+        principal = self.emu.directory.principal(self.principal)
+        kind = {"servicePrincipal": "servicePrincipal", "user": "user"}.get(principal.kind, "user")
+        return {"id": "sub", "tenantId": self.tenant, "user": {"name": principal.upn or principal.app_id,
+                                                                "type": kind}}
+
     def __call__(self, profile, resource=None, scopes=None, subscription=None, tenant=None, credential_out=None):
         self.calls.append({"resource": resource, "tenant": tenant, "subscription": subscription})
         principal = self.emu.directory.principal(self.principal)
@@ -57,14 +64,22 @@ class TokenMinter:
 @pytest.fixture
 def tokens(emu):
     minter = TokenMinter(emu)
-    # A plain function, so it binds to the Profile instance like the method it replaces.
+    # Plain functions, so they bind to the Profile instance like the methods they replace.
     with mock.patch("azure.cli.core._profile.Profile.get_raw_token",
-                    lambda profile, *args, **kwargs: minter(profile, *args, **kwargs)):
+                    lambda profile, *args, **kwargs: minter(profile, *args, **kwargs)), \
+            mock.patch("azure.cli.core._profile.Profile.get_subscription",
+                       lambda profile, subscription=None: minter.account()):
         yield minter
 
 
-def devops_requests(emu):
-    return [e for e in emu.log.entries() if e["listener"] == "devops" and not e["path"].startswith("/_emulator")]
+def is_tenant_probe(entry):
+    """The extension's unauthenticated HEAD of the organization URL, which finds the organization's tenant."""
+    return entry["method"] == "HEAD" and entry["path"].count("/") == 1
+
+
+def devops_requests(emu, probes=False):
+    return [e for e in emu.log.entries() if e["listener"] == "devops" and not e["path"].startswith("/_emulator")
+            and (probes or not is_tenant_probe(e))]
 
 
 def test_list_projects_sends_token_and_fixed_headers(az, emu, devops, tokens):
@@ -151,9 +166,23 @@ def test_not_found_exits_3(az, emu, devops, tokens):
     assert "TF200016" in result.error_lines[0] and "404" in result.error_lines[0]
 
 
+def test_organization_tenant_is_discovered_and_used(az, emu, devops, tokens):
+    tokens.principal, tokens.tenant = "alice", TENANT_A
+    result = az("devops-rest", "call", "--org", emu.org_url("fabrikam"), "--path", "_apis/projects", "-o", "json")
+    assert result.exit_code == 0, result
+    assert [call["tenant"] for call in tokens.calls] == [TENANT_B]
+    probe, real = devops_requests(emu, probes=True)
+    assert is_tenant_probe(probe) and probe["path"] == "/fabrikam" and "authorization" not in probe["headers"]
+    assert real["headers"]["authorization"] == "Bearer " + tokens.issued[0]
+    again = az("devops-rest", "call", "--org", emu.org_url("fabrikam"), "--path", "_apis/projects", "-o", "none")
+    assert again.exit_code == 0
+    assert len(devops_requests(emu, probes=True)) == 3  # no second probe: the tenant came from the cache
+
+
 def test_wrong_tenant_names_both_tenants_and_the_login_to_run(az, emu, devops, tokens):
     tokens.principal, tokens.tenant = "alice", TENANT_B
-    result = az("devops-rest", "call", "--org", emu.org_url("contoso"), "--path", "_apis/projects")
+    result = az("devops-rest", "call", "--org", emu.org_url("contoso"), "--path", "_apis/projects",
+                "--tenant", TENANT_B)
     assert result.exit_code == 1, result
     assert len(result.error_lines) == 1
     assert TENANT_B in result.error_lines[0] and TENANT_A in result.error_lines[0]
@@ -278,4 +307,4 @@ def test_bad_input_is_one_error_and_nothing_sent(az, emu, devops, tokens, extra,
     assert result.exit_code != 0
     assert len(result.error_lines) == 1 and fragment in result.error_lines[0], result
     assert "Traceback" not in result.stderr
-    assert devops_requests(emu) == [] and tokens.calls == []
+    assert devops_requests(emu, probes=True) == [] and tokens.calls == []

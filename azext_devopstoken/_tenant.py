@@ -1,0 +1,91 @@
+"""The Microsoft Entra tenant an Azure DevOps organization belongs to, found without credentials.
+
+One unauthenticated HEAD of the organization URL (what Git Credential Manager does) answers 401 with
+``X-VSS-ResourceTenant`` and ``WWW-Authenticate: Bearer authorization_uri=https://login…/{tenant}``.
+Answers are cached per organization in ``$AZURE_CONFIG_DIR/devops-token/tenants.json`` for a day.
+"""
+import json
+import os
+import time
+
+from knack.log import get_logger
+
+logger = get_logger(__name__)
+
+CACHE_SECONDS = 24 * 3600
+MSA_TENANT = '00000000-0000-0000-0000-000000000000'
+_SYSTEM_ASSIGNED = 'systemAssignedIdentity'
+_USER_ASSIGNED = 'userAssignedIdentity'
+
+
+def _cache_file(cli_ctx):
+    return os.path.join(cli_ctx.config.config_dir, 'devops-token', 'tenants.json')
+
+
+def _read_cache(cli_ctx):
+    try:
+        with open(_cache_file(cli_ctx), encoding='utf-8') as handle:
+            cache = json.load(handle)
+        return cache if isinstance(cache, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def cached_tenant(cli_ctx, organization_url):
+    """(found, tenant): found is False when there is no fresh entry."""
+    entry = _read_cache(cli_ctx).get(organization_url.lower())
+    if isinstance(entry, dict) and entry.get('expires', 0) > time.time():
+        return True, entry.get('tenant')
+    return False, None
+
+
+def store_tenant(cli_ctx, organization_url, tenant):
+    """Remember the answer; a cache that cannot be written only costs a probe next time."""
+    cache = {k: v for k, v in _read_cache(cli_ctx).items()
+             if isinstance(v, dict) and v.get('expires', 0) > time.time()}
+    cache[organization_url.lower()] = {'tenant': tenant, 'expires': int(time.time()) + CACHE_SECONDS}
+    path = _cache_file(cli_ctx)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        temporary = '%s.%d.tmp' % (path, os.getpid())
+        with open(temporary, 'w', encoding='utf-8') as handle:
+            json.dump(cache, handle, indent=1, sort_keys=True)
+        os.replace(temporary, path)
+    except OSError as ex:
+        logger.debug('Could not write the tenant cache %s: %s', path, ex)
+
+
+def discover_tenant(cli_ctx, organization, transport, use_cache=True):
+    """The organization's tenant id (MSA_TENANT for a Microsoft-account organization), or None when the
+    organization does not say (Azure DevOps Server, or no Entra challenge)."""
+    if use_cache:
+        found, tenant = cached_tenant(cli_ctx, organization.url)
+        if found:
+            logger.debug('Tenant of %s (cached): %s', organization.url, tenant)
+            return tenant
+    from azext_devopstoken._client import user_agent
+    from azext_devopstoken._errors import resource_tenant
+    response = transport.send('HEAD', organization.url, None,
+                              {'X-TFS-FedAuthRedirect': 'Suppress', 'User-Agent': user_agent()}, None)
+    response.close()
+    tenant = resource_tenant(response) if response.status_code in (401, 203, 302) else None
+    logger.debug('Tenant of %s (asked, %d): %s', organization.url, response.status_code, tenant)
+    if response.status_code != 404:
+        store_tenant(cli_ctx, organization.url, tenant)
+    return tenant
+
+
+def current_account(cli_ctx, subscription=None):
+    """The az account in use (raises az's own "Please run 'az login'" when there is none)."""
+    from azure.cli.core._profile import Profile
+    return Profile(cli_ctx=cli_ctx).get_subscription(subscription)
+
+
+def account_kind(account):
+    """user | servicePrincipal | managedIdentity | cloudShell."""
+    user = account.get('user') or {}
+    if user.get('cloudShellID'):
+        return 'cloudShell'
+    if user.get('name') in (_SYSTEM_ASSIGNED, _USER_ASSIGNED) or user.get('assignedIdentityInfo'):
+        return 'managedIdentity'
+    return user.get('type') or 'user'
