@@ -113,6 +113,12 @@ def devops(emulator):
     service.reset_controls()
 
 
-def devops_requests(emulator, path_suffix=""):
+def is_tenant_probe(entry):
+    """The extension's unauthenticated HEAD of an organization URL, which finds the organization's tenant."""
+    return entry["method"] == "HEAD" and entry["path"].count("/") == 1
+
+
+def devops_requests(emulator, path_suffix="", probes=False):
     return [e for e in emulator.log.entries() if e["listener"] in ("devops", "vssps", "vsrm")
-            and not e["path"].startswith("/_emulator") and e["path"].endswith(path_suffix)]
+            and not e["path"].startswith("/_emulator") and e["path"].endswith(path_suffix)
+            and (probes or not is_tenant_probe(e))]

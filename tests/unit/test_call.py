@@ -45,8 +45,8 @@ class TokenMinter:
         """The az account the login holds, as Profile.get_subscription returns it."""
         principal = self.emu.directory.principal(self.principal)
         kind = {"servicePrincipal": "servicePrincipal", "user": "user"}.get(principal.kind, "user")
-        return {"id": "sub", "tenantId": self.tenant, "user": {"name": principal.upn or principal.app_id,
-                                                                "type": kind}}
+        user = {"name": principal.upn or principal.app_id, "type": kind}
+        return {"id": "sub", "tenantId": self.tenant, "user": user}
 
     def __call__(self, profile, resource=None, scopes=None, subscription=None, tenant=None, credential_out=None):
         self.calls.append({"resource": resource, "tenant": tenant, "subscription": subscription})
