@@ -32,14 +32,16 @@ class CallArgs:  # pylint: disable=too-many-instance-attributes
         self.timeout = kwargs.get('timeout')
         self.max_retries = kwargs.get('max_retries')
         self.max_retry_wait = kwargs.get('max_retry_wait')
+        self.dry_run = bool(kwargs.get('dry_run'))
 
 
 class Plan:
-    def __init__(self, organization, spec, output_file, extra_bases):
+    def __init__(self, organization, spec, output_file, extra_bases, note=None):
         self.organization = organization
         self.spec = spec
         self.output_file = output_file
         self.extra_bases = extra_bases
+        self.note = note
 
 
 def _check_numbers(args):
@@ -59,7 +61,7 @@ def _check_numbers(args):
 
 def plan(cli_ctx, args, transport):
     """Validate everything and build the request; may ask the organization (without a token) where a
-    --service host lives."""
+    --service host lives, unless ``transport`` is None (--dry-run: nothing is sent)."""
     from azext_devopstoken import _org, _request
     from azext_devopstoken._output import check_output_file
     _check_numbers(args)
@@ -69,14 +71,17 @@ def plan(cli_ctx, args, transport):
     headers = dict(_request.parse_pairs(args.headers, '--headers'))
     body, content_type = _request.encode_body(args.body, args.content_type or _header(headers, 'Content-Type'))
     output_file = check_output_file(args.output_file) if args.output_file else None
-    extra_bases = []
+    extra_bases, note = [], None
     if _is_absolute(args.path):
         if args.service:
             raise InvalidArgumentValueError('--service applies to a relative --path; this one is a full URL.')
         url, path_params = _absolute_url(organization, args.path)
     else:
         base = organization.service_url(args.service) if args.service else organization.url
-        if base is None:
+        if base is None and transport is None:
+            base, note = organization.url, ('The %s host of this organization is looked up in its resource areas '
+                                            'when the call is sent.' % args.service)
+        elif base is None:
             base = _locate_service(organization, args.service, transport)
             extra_bases.append(base)
         path = _request.expand_placeholders(args.path, {'project': project, 'organization': organization.name})
@@ -86,7 +91,7 @@ def plan(cli_ctx, args, transport):
         headers = {k: v for k, v in headers.items() if k.lower() != 'content-type'}
         headers['Content-Type'] = content_type
     spec = _request.CallSpec(args.method, url, params, headers, body)
-    return Plan(organization, spec, output_file, extra_bases)
+    return Plan(organization, spec, output_file, extra_bases, note)
 
 
 def _header(headers, name):
@@ -115,7 +120,7 @@ def _locate_service(organization, service, transport):
     """A service host's URL from the organization's resource areas (asked without a token)."""
     from azure.cli.core.azclierror import ResourceNotFoundError
     from azext_devopstoken._org import SERVICE_RESOURCE_AREAS
-    from azext_devopstoken._client import user_agent
+    from azext_devopstoken._http import user_agent
     url = '%s/_apis/resourceAreas/%s' % (organization.url, SERVICE_RESOURCE_AREAS[service])
     response = transport.send('GET', url, [('api-version', '7.1-preview.1')],
                               {'Accept': 'application/json', 'User-Agent': user_agent()}, None)
@@ -130,6 +135,50 @@ def _locate_service(organization, service, transport):
                                     % (organization.url, service, response.status_code))
     logger.debug('The %s service of %s is at %s', service, organization.url, location)
     return location.rstrip('/')
+
+
+def describe(cli_ctx, args, the_plan):
+    """What --dry-run prints: the request as it would be sent, the token redacted, and the tenant it would come
+    from. Nothing is sent, to Azure DevOps or to Entra ID."""
+    import requests
+    from azext_devopstoken._auth import planned_tenant
+    from azext_devopstoken._client import FIXED_HEADERS
+    from azext_devopstoken._http import user_agent
+    spec = the_plan.spec
+    headers = {'User-Agent': user_agent(), 'Accept': 'application/json'}
+    headers.update(FIXED_HEADERS)
+    headers.update({k: v for k, v in spec.headers.items() if k.lower() != 'authorization'})
+    token = None
+    if spec.user_authorization:
+        headers['Authorization'] = '<redacted: given with --headers>'
+    else:
+        headers['Authorization'] = 'Bearer <redacted>'
+        tenant, source = planned_tenant(cli_ctx, the_plan.organization, args.tenant)
+        token = {'tenant': tenant, 'from': source}
+    result = {
+        'method': spec.method,
+        'url': requests.Request(spec.method, spec.url, params=spec.params).prepare().url,
+        'headers': headers,
+        'body': _body_for_display(spec.body, headers.get('Content-Type')),
+        'token': token,
+        'paginate': args.paginate,
+        'outputFile': the_plan.output_file,
+    }
+    if the_plan.note:
+        result['note'] = the_plan.note
+    return result
+
+
+def _body_for_display(body, content_type):
+    import json
+    if body is None:
+        return None
+    if content_type and 'json' in content_type.lower():
+        return json.loads(body.decode('utf-8'))
+    try:
+        return body.decode('utf-8')
+    except UnicodeDecodeError:
+        return '<%d bytes>' % len(body)
 
 
 def execute(cli_ctx, args, the_plan, client):

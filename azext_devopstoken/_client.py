@@ -10,12 +10,6 @@ FIXED_HEADERS = {'X-TFS-FedAuthRedirect': 'Suppress', 'X-VSS-ForceMsaPassThrough
 _REFRESH_MARGIN = 120  # seconds: a token this close to expiry is replaced before the next request
 
 
-def user_agent():
-    from azure.cli.core import __version__ as core_version
-    from azext_devopstoken._version import VERSION
-    return 'devops-token/%s (azure-cli-core/%s)' % (VERSION, core_version)
-
-
 class TokenSource:
     """Fetches the Azure DevOps token on first use and again only when it is about to expire."""
 
@@ -30,6 +24,11 @@ class TokenSource:
     @property
     def current(self):
         return self._token.token if self._token else None
+
+    @property
+    def token(self):
+        """The AccessToken held (fetch it with authorization() first)."""
+        return self._token
 
     def authorization(self):
         if self._token is None or self._token.expires_on - time.time() < _REFRESH_MARGIN:
@@ -80,6 +79,7 @@ class DevOpsClient:
         return response
 
     def _send(self, method, url, params, headers, body, stream):
+        from azext_devopstoken._http import user_agent
         all_headers = {'User-Agent': user_agent(), 'Accept': 'application/json'}
         all_headers.update(FIXED_HEADERS)
         all_headers.update(headers)

@@ -77,6 +77,68 @@ examples:
     text: az devops-rest call --org contoso -p Fabrikam --path "{project}/_apis/build/builds/42/artifacts" --query-parameters artifactName=drop $format=zip --output-file drop.zip
   - name: Call a Graph API on the organization's vssps host.
     text: az devops-rest call --org contoso --service vssps --path _apis/graph/users --api-version 7.1-preview.1 --paginate
+  - name: See exactly what would be sent, without sending anything.
+    text: az devops-rest call --org contoso -m POST --path "Fabrikam/_apis/wit/wiql" --body "{\\"query\\": \\"SELECT [System.Id] FROM WorkItems\\"}" --dry-run
   - name: Show the first 5 projects, with $top sent as a query parameter.
     text: az devops-rest call --org contoso --path _apis/projects --query-parameters $top=5
+"""
+
+helps['devops-token whoami'] = """
+type: command
+short-summary: Show who your token says you are, the organization's tenant, and who Azure DevOps says you are.
+long-summary: |
+    Diagnoses "why does Azure DevOps reject me". Three parts: token (decoded locally: identity type, upn or app
+    ID, object ID, tenant, scopes, expiry; the token itself is never printed), organization (its URL and its
+    Microsoft Entra tenant, found without credentials, and whether it matches the token's), and azureDevOps
+    (who the organization's connectionData says you are, or — when it refuses the token — why, e.g. the
+    identity has not been added to the organization). A refusal is reported in the output, not as a failure:
+    check azureDevOps.accepted. Without an organization (no --org and no default) only the token is shown.
+examples:
+  - name: Check who you are to an organization.
+    text: az devops-token whoami --org contoso
+  - name: Check only whether Azure DevOps accepts you, in a script.
+    text: az devops-token whoami --org https://dev.azure.com/contoso --query azureDevOps.accepted -o tsv
+  - name: Show the token's identity as a table.
+    text: az devops-token whoami --query token -o table
+"""
+
+helps['devops-token git-credential'] = """
+type: group
+short-summary: A git credential helper for Azure Repos that uses the az login instead of a PAT.
+long-summary: |
+    Register it once, and git clone/fetch/push to Azure Repos use a fresh Microsoft Entra token from the
+    current az login (user, service principal or managed identity):
+
+        git config --global credential.https://dev.azure.com.helper "!az devops-token git-credential"
+
+    git then runs `az devops-token git-credential get|store|erase` itself. Only https remotes on
+    dev.azure.com, *.visualstudio.com or the host of your default organization are answered; tokens are never
+    stored, and carry password_expiry_utc so git does not reuse an expired one. For a remote without the
+    organization in its path, the token comes from the current subscription's tenant.
+"""
+
+helps['devops-token git-credential get'] = """
+type: command
+short-summary: Answer git's credential request (git runs this; key=value lines on stdin).
+examples:
+  - name: Use the az login for every Azure Repos remote on dev.azure.com.
+    text: git config --global credential.https://dev.azure.com.helper "!az devops-token git-credential"
+  - name: Ask for a credential the way git does.
+    text: printf 'protocol=https\\nhost=dev.azure.com\\npath=contoso/Website/_git/Website\\n\\n' | az devops-token git-credential get
+"""
+
+helps['devops-token git-credential store'] = """
+type: command
+short-summary: Accept git's store request and keep nothing (tokens are fetched fresh each time).
+examples:
+  - name: What git runs after a successful push (a no-op).
+    text: printf 'protocol=https\\nhost=dev.azure.com\\n\\n' | az devops-token git-credential store
+"""
+
+helps['devops-token git-credential erase'] = """
+type: command
+short-summary: Accept git's erase request; there is nothing stored to erase.
+examples:
+  - name: What git runs after a rejected credential (a no-op).
+    text: printf 'protocol=https\\nhost=dev.azure.com\\n\\n' | az devops-token git-credential erase
 """

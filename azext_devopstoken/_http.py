@@ -19,6 +19,12 @@ MAX_REDIRECTS = 5
 _REDACTED = '<redacted>'
 
 
+def user_agent():
+    from azure.cli.core import __version__ as core_version
+    from azext_devopstoken._version import VERSION
+    return 'devops-token/%s (azure-cli-core/%s)' % (VERSION, core_version)
+
+
 class RetryPolicy:
     def __init__(self, max_retries=4, max_wait=120.0, backoff=1.0, backoff_max=30.0):
         self.max_retries = max_retries    # retries after the first attempt

@@ -23,6 +23,10 @@ def load_arguments(loader, _):
                         'credentials, then cached for a day) instead of the current subscription\'s tenant. '
                         'Name or URL. Default: `az config set defaults.devops_organization=...`.')
 
+    with loader.argument_context('devops-token whoami') as c:
+        c.argument('tenant', tenant_type)
+        c.argument('organization', organization_type)
+
     with loader.argument_context('devops-rest call') as c:
         c.argument('path', options_list=['--path'],
                    help='Path relative to the organization, e.g. _apis/projects or {project}/_apis/wit/wiql; a '
@@ -70,3 +74,6 @@ def load_arguments(loader, _):
                    help='Retries for throttling (429), 502/503/504 and failed connections.')
         c.argument('max_retry_wait', options_list=['--max-retry-wait'], type=float,
                    help='Most seconds to spend waiting between retries, in total.')
+        c.argument('dry_run', options_list=['--dry-run'], action='store_true',
+                   help='Print the request that would be sent (method, full URL, headers with the token '
+                        'redacted, body, and the tenant the token would come from) and send nothing.')

@@ -63,7 +63,7 @@ def discover_tenant(cli_ctx, organization, transport, use_cache=True):
         if found:
             logger.debug('Tenant of %s (cached): %s', organization.url, tenant)
             return tenant
-    from azext_devopstoken._client import user_agent
+    from azext_devopstoken._http import user_agent
     from azext_devopstoken._errors import resource_tenant
     response = transport.send('HEAD', organization.url, None,
                               {'X-TFS-FedAuthRedirect': 'Suppress', 'User-Agent': user_agent()}, None)

@@ -14,6 +14,7 @@ What is modelled, in the order a request meets it:
 
 Data and error bodies live in :mod:`emulator.devops_model`.
 """
+import base64
 import html
 import json
 import re
@@ -142,6 +143,8 @@ ROUTES = (
     Route(("GET",), _PROJECT + r"/_apis/build/builds/(?P<build>\d+)", "get_build"),
     Route(("GET",), _PROJECT + r"/_apis/build/builds/(?P<build>\d+)/artifacts", "build_artifacts"),
     Route(("GET",), _PROJECT + r"/_apis/build/builds/(?P<build>\d+)/logs/(?P<log>\d+)", "build_log"),
+    Route(("GET", "POST"), _PROJECT + r"/_git/(?P<repo>[^/]+?)(?:\.git)?(?P<git_path>/info/refs|/git-upload-pack|"
+          r"/git-receive-pack)", "git_smart_http", versioned=False),
     Route(("GET",), r"/_apis/audit/auditlog", "audit_log", released=False),
     Route(("GET",), r"/_apis/graph/users", "graph_users", listeners=("vssps",), released=False),
     Route(("GET",), _PROJECT + r"/_apis/release/releases", "list_releases", listeners=("vsrm",)),
@@ -309,7 +312,15 @@ class AuthFailure(ApiError):
 
 
 def _bearer(request):
+    """The access token of a request: ``Bearer <jwt>``, or ``Basic`` with the JWT as password (as git and other
+    Basic-only clients send it; Azure DevOps accepts Entra tokens there too)."""
     scheme, _, token = (request.header("Authorization") or "").strip().partition(" ")
+    if scheme.lower() == "basic" and token.strip():
+        try:
+            _, _, password = base64.b64decode(token.strip()).decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return password if password.count(".") == 2 else None
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
@@ -549,7 +560,7 @@ class DevOpsService:
             model.stable_id(org.name, "collection"))
         call.caller = None
         redirectable = (request.header("X-TFS-FedAuthRedirect") or "").lower() != "suppress" \
-            and request.method not in SUPPRESS_METHODS
+            and request.method not in SUPPRESS_METHODS and "/_git/" not in request.path  # git clients get 401
         if failure.anonymous and redirectable:
             page = _sign_in_page(org.name, sign_in)
             return Response.text(203, page, content_type="text/html; charset=utf-8", headers=discovery + [
@@ -735,6 +746,16 @@ class DevOpsService:
         wants_zip = (call.arg("$format") or "").lower() == "zip" or "application/zip" in (
             call.request.header("Accept") or "").lower()
         return self._artifact_zip() if wants_zip else self._ok(call, artifact)
+
+    def _git_smart_http(self, call):
+        from emulator import git_http
+        project = self._project(call)
+        if call.groups["repo"].lower() != project.name.lower():
+            raise ApiError(404, "GitRepositoryNotFoundException",
+                           "TF401019: The Git repository with name or identifier %s does not exist or you do not "
+                           "have permissions for the operation you are attempting." % call.groups["repo"])
+        root, repo_dir = git_http.repository(self.emulator.workdir, call.org.name, project)
+        return git_http.serve(call.request, root, repo_dir, call.groups["git_path"], call.caller.account)
 
     def _build_log(self, call):
         """A build log is plain text (the real service answers text/plain unless JSON is asked for)."""

@@ -1,0 +1,64 @@
+"""Azure Repos over smart HTTP, played by the real `git http-backend` (CGI) behind the emulated Azure DevOps.
+
+Each project has one repository named like the project (as a new Azure DevOps project does), created on first
+use as a bare repository with one commit, under ``{workdir}/git``. Pushes are accepted.
+"""
+import os
+import subprocess
+import tempfile
+import threading
+
+from emulator.core import Response
+
+_LOCK = threading.Lock()
+_GIT_IDENTITY = {"GIT_AUTHOR_NAME": "Emulator", "GIT_AUTHOR_EMAIL": "emulator@example.invalid",
+                 "GIT_COMMITTER_NAME": "Emulator", "GIT_COMMITTER_EMAIL": "emulator@example.invalid"}
+
+
+def repository(workdir, org, project):
+    """The bare repository of ``project``, made on first use with a README commit."""
+    root = os.path.join(workdir, "git", org, project.id)
+    path = os.path.join(root, project.name.replace(" ", "_") + ".git")
+    with _LOCK:
+        if not os.path.isdir(path):
+            _create(path, "%s/%s" % (org, project.name))
+    return root, os.path.basename(path)
+
+
+def _create(path, title):
+    env = dict(os.environ, **_GIT_IDENTITY)
+    with tempfile.TemporaryDirectory() as work:
+        subprocess.run(["git", "init", "-q", "-b", "main", work], check=True, env=env)
+        with open(os.path.join(work, "README.md"), "w", encoding="utf-8") as handle:
+            handle.write("# %s\n\nServed by the devops-token emulator.\n" % title)
+        subprocess.run(["git", "-C", work, "add", "README.md"], check=True, env=env)
+        subprocess.run(["git", "-C", work, "commit", "-q", "-m", "Initial commit"], check=True, env=env)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        subprocess.run(["git", "clone", "-q", "--bare", work, path], check=True, env=env)
+
+
+def serve(request, root, repo_dir, git_path, remote_user):
+    """Run `git http-backend` for one request and turn its CGI answer into a Response."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GIT_PROJECT_ROOT": root, "GIT_HTTP_EXPORT_ALL": "1",
+        "PATH_INFO": "/%s%s" % (repo_dir, git_path), "QUERY_STRING": request.raw_query,
+        "REQUEST_METHOD": request.method, "CONTENT_TYPE": request.header("Content-Type") or "",
+        "CONTENT_LENGTH": str(len(request.body)), "REMOTE_USER": remote_user, "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_CONTENT_ENCODING": request.header("Content-Encoding") or "",
+        "HTTP_GIT_PROTOCOL": request.header("Git-Protocol") or "",
+    }
+    result = subprocess.run(["git", "http-backend"], input=request.body, env=env, capture_output=True,
+                            timeout=120, check=False)
+    head, _, body = result.stdout.partition(b"\r\n\r\n")
+    if not _ and b"\n\n" in result.stdout:
+        head, _, body = result.stdout.partition(b"\n\n")
+    status, headers = 200, []
+    for line in head.decode("latin-1").splitlines():
+        name, _, value = line.partition(":")
+        if name.lower() == "status":
+            status = int(value.strip().split()[0])
+        elif name:
+            headers.append((name.strip(), value.strip()))
+    if result.returncode != 0 and status == 200:
+        return Response.text(500, "git http-backend failed: %s" % result.stderr.decode("utf-8", "replace"))
+    return Response(status, headers, body)
