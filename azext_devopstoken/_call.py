@@ -195,6 +195,10 @@ def execute(cli_ctx, args, the_plan, client):
     if the_plan.output_file:
         return _download(spec, client, the_plan.output_file)
     response = client.send(spec.method, spec.url, spec.params, spec.headers, spec.body)
+    from azext_devopstoken._paging import CONTINUATION_HEADER
+    if (response.headers.get(CONTINUATION_HEADER) or '').strip():
+        logger.warning('Azure DevOps has more results than this page (%s); add --paginate to get them all.',
+                       CONTINUATION_HEADER)
     return _single_result(cli_ctx, response)
 
 

@@ -219,7 +219,7 @@ def test_throttling_retried_with_warnings(sp_env, emulator, devops):
     result = call(sp_env, emulator, "--path", "_apis/projects", "--query", "count")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "100"
-    warnings = [line for line in result.stderr.splitlines() if line.startswith("WARNING:")]
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("WARNING: Azure DevOps answered")]
     assert len(warnings) == 2 and all("429" in w and "resource Core" in w for w in warnings)
 
 

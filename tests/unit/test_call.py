@@ -97,6 +97,26 @@ def test_list_projects_sends_token_and_fixed_headers(az, emu, devops, tokens):
     assert tokens.calls == [{"resource": AZURE_DEVOPS_RESOURCE, "tenant": None, "subscription": None}]
 
 
+def test_a_first_page_says_more_results_exist(az, emu, devops, tokens):
+    result = az("devops-rest", "call", "--org", emu.org_url("contoso"), "--path", "_apis/projects", "-o", "none")
+    assert result.exit_code == 0
+    assert "WARNING: Azure DevOps has more results than this page (x-ms-continuationtoken); add --paginate" \
+        in result.stderr
+    last = az("devops-rest", "call", "--org", emu.org_url("contoso"), "--path", "_apis/projects",
+              "--query-parameters", "$skip=200", "-o", "none")
+    assert last.exit_code == 0 and "WARNING" not in last.stderr
+
+
+def test_sign_in_page_is_an_authentication_error(az, emu, devops, tokens):
+    result = az("devops-rest", "call", "--org", emu.org_url("contoso"), "--path", "_apis/projects",
+                "--headers", "Authorization=Bearer expired.or.bogus", "X-TFS-FedAuthRedirect=Allow")
+    assert result.exit_code == 1
+    (line,) = result.error_lines
+    assert "answered with a sign-in page" in line and "not been added to the organization" in line
+    assert "<html" not in result.stderr.lower()
+    assert devops_requests(emu)[0]["status"] == 203
+
+
 def test_paginate_merges_all_pages_on_one_connection_with_one_token(az, emu, devops, tokens):
     result = az("devops-rest", "call", "--org", emu.org_url("contoso"), "--path", "_apis/projects", "--paginate",
                 "-o", "json")
@@ -196,7 +216,7 @@ def test_throttling_is_retried_with_a_warning_naming_the_resource(az, emu, devop
     result = az("devops-rest", "call", "--org", emu.org_url("contoso"), "--path", "_apis/projects", "-o", "json")
     assert result.exit_code == 0, result
     assert time.monotonic() - started >= 2.0
-    warnings = [line for line in result.stderr.splitlines() if line.startswith("WARNING:")]
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("WARNING: Azure DevOps answered")]
     assert len(warnings) == 2 and all("429" in w and "Core" in w for w in warnings)
     assert [e["status"] for e in devops_requests(emu)] == [429, 429, 200]
 
