@@ -49,8 +49,8 @@ def serve(request, root, repo_dir, git_path, remote_user):
     }
     result = subprocess.run(["git", "http-backend"], input=request.body, env=env, capture_output=True,
                             timeout=120, check=False)
-    head, _, body = result.stdout.partition(b"\r\n\r\n")
-    if not _ and b"\n\n" in result.stdout:
+    head, separator, body = result.stdout.partition(b"\r\n\r\n")
+    if not separator:  # CGI allows bare newlines
         head, _, body = result.stdout.partition(b"\n\n")
     status, headers = 200, []
     for line in head.decode("latin-1").splitlines():
