@@ -3,7 +3,7 @@ from knack.help_files import helps  # pylint: disable=unused-import
 helps['devops-token'] = """
 type: group
 short-summary: Microsoft Entra access tokens for Azure DevOps, from the login `az login` already holds.
-long-summary: |
+long-summary: >
     Azure DevOps accepts Microsoft Entra access tokens for the resource 499b84ac-1321-427f-aa17-267ca6975798
     in place of personal access tokens. These commands get one in-process from the account you are signed
     in with (user, service principal, managed identity or Cloud Shell): no PAT to create, store or rotate.
@@ -13,7 +13,7 @@ long-summary: |
 helps['devops-token get'] = """
 type: command
 short-summary: Get an access token for Azure DevOps.
-long-summary: |
+long-summary: >
     The output has the shape of `az account get-access-token`: tokenType, accessToken, expires_on
     (POSIX seconds), expiresOn (local time), tenant and subscription (left out with --tenant), so
     `--query accessToken -o tsv` prints the token alone. The token is fetched for the resource
@@ -44,7 +44,7 @@ examples:
 helps['devops-rest'] = """
 type: group
 short-summary: Call any Azure DevOps REST API with the Microsoft Entra login that az already holds.
-long-summary: |
+long-summary: >
     Unlike `az rest`, which does not know the Azure DevOps audience and sends no token to dev.azure.com,
     these commands get the right token in-process, follow continuation paging, retry throttling (429 with
     Retry-After) and turn Azure DevOps' sign-in pages and error bodies into one-line errors.
@@ -53,7 +53,7 @@ long-summary: |
 helps['devops-rest call'] = """
 type: command
 short-summary: Call an Azure DevOps REST API.
-long-summary: |
+long-summary: >
     The call goes to --path under the organization (--org, or a configured default), with api-version 7.1
     unless given, the headers X-TFS-FedAuthRedirect: Suppress and X-VSS-ForceMsaPassThrough: true, and a
     Microsoft Entra token for Azure DevOps as Bearer authorization. The token is sent only to the organization
@@ -78,7 +78,8 @@ examples:
   - name: Call a Graph API on the organization's vssps host.
     text: az devops-rest call --org contoso --service vssps --path _apis/graph/users --api-version 7.1-preview.1 --paginate
   - name: See exactly what would be sent, without sending anything.
-    text: az devops-rest call --org contoso -m POST --path "Fabrikam/_apis/wit/wiql" --body "{\\"query\\": \\"SELECT [System.Id] FROM WorkItems\\"}" --dry-run
+    text: >
+        az devops-rest call --org contoso -m POST --path "Fabrikam/_apis/wit/wiql" --body "{\\"query\\": \\"SELECT [System.Id] FROM WorkItems\\"}" --dry-run
   - name: Show the first 5 projects, with $top sent as a query parameter.
     text: az devops-rest call --org contoso --path _apis/projects --query-parameters $top=5
 """
@@ -86,7 +87,7 @@ examples:
 helps['devops-token whoami'] = """
 type: command
 short-summary: Show who your token says you are, the organization's tenant, and who Azure DevOps says you are.
-long-summary: |
+long-summary: >
     Diagnoses "why does Azure DevOps reject me". Three parts: token (decoded locally: identity type, upn or app
     ID, object ID, tenant, scopes, expiry; the token itself is never printed), organization (its URL and its
     Microsoft Entra tenant, found without credentials, and whether it matches the token's), and azureDevOps
@@ -105,7 +106,7 @@ examples:
 helps['devops-token git-credential'] = """
 type: group
 short-summary: A git credential helper for Azure Repos that uses the az login instead of a PAT.
-long-summary: |
+long-summary: >
     Register it once, and git clone/fetch/push to Azure Repos use a fresh Microsoft Entra token from the
     current az login (user, service principal or managed identity):
 
