@@ -172,6 +172,7 @@ FAULT_DEFAULTS = {
     "reset": {"after_bytes": 0},
     "stall": {"seconds": 1.0},
     "redirect": {"location": None, "status": 302},
+    "forbidden": {"permission": "View project-level information"},
 }
 _FRONT_DOOR_PAGE = ("<!DOCTYPE html><html><head><title>Azure Front Door</title></head><body><h2>Our services "
                     "aren't available right now</h2><p>We're working to restore all services as soon as possible. "
@@ -261,6 +262,10 @@ def fault_response(fault, call):
         return Response(int(params["status"]), [("Location", params["location"])], b"")
     if fault.kind == "throttle":
         return _throttled(params)
+    if fault.kind == "forbidden":
+        return json_error(ApiError(403, "AccessCheckException", "VS402904: Access denied: you need %s permissions "
+                                   "to perform this action. For more information, contact the organization "
+                                   "administrator." % params["permission"]))
     if fault.kind == "unavailable":
         headers = [("Retry-After", str(params["retry_after"]))] if params["retry_after"] is not None else []
         if params["host_offline"]:

@@ -286,3 +286,64 @@ def test_debug_never_shows_the_token(sp_env, emulator, devops):
     token = entry["headers"]["authorization"].split(" ", 1)[1]
     assert token not in result.stderr and token[:20] not in result.stderr
     assert "'Authorization': '<redacted>'" in result.stderr
+
+
+def test_forbidden_shows_the_server_message(sp_env, emulator, devops):
+    devops.add_fault("forbidden", path="/_apis/projects$", count=1)
+    result = call(sp_env, emulator, "--path", "_apis/projects")
+    assert result.returncode == 1
+    assert error_lines(result.stderr) == [
+        "ERROR: Azure DevOps answered 403 Forbidden: VS402904: Access denied: you need View project-level "
+        "information permissions to perform this action. For more information, contact the organization "
+        "administrator."]
+
+
+def test_head_prints_nothing(sp_env, emulator, devops):
+    result = call(sp_env, emulator, "-m", "HEAD", "--path", "_apis/projects")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert devops_requests(emulator)[0]["method"] == "HEAD"
+
+
+def test_non_json_content_type_sends_the_body_unchanged(sp_env, emulator, devops):
+    result = call(sp_env, emulator, "-m", "POST", "--path", "Website/_apis/wit/wiql", "--content-type",
+                  "text/plain", "--body", "not { json")
+    assert result.returncode == 1  # the emulator wants JSON here; what matters is what was sent
+    (entry,) = devops_requests(emulator)
+    assert entry["body"] == b"not { json" and entry["headers"]["content-type"] == "text/plain"
+
+
+def test_unknown_git_repository_is_not_found(sp_env, emulator, devops):
+    result = call(sp_env, emulator, "--path", "Website/_git/Nope/info/refs", "--query-parameters",
+                  "service=git-upload-pack")
+    assert result.returncode == 3
+    assert "TF401019" in error_lines(result.stderr)[0]
+
+
+def test_progress_on_a_terminal(sp_env, emulator, devops):
+    """Progress goes to stderr only when stderr is a terminal: run az with a pseudo-terminal as stderr."""
+    import pty
+    import subprocess
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.run([sp_env.az_path, "devops-rest", "call", "--org", emulator.org_url("contoso"),
+                                  "--path", "_apis/projects", "--paginate", "--query", "count"],
+                                 env=sp_env.env, stdout=subprocess.PIPE, stderr=follower, stdin=subprocess.DEVNULL,
+                                 timeout=120, check=False)
+        os.close(follower)
+        follower = None
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if follower is not None:
+            os.close(follower)
+        os.close(leader)
+    assert process.returncode == 0 and process.stdout.strip() == b"260"
+    assert b"Fetched 260 items in 3 pages..." in seen

@@ -137,6 +137,7 @@ def test_paginate_with_query_and_tsv(az, emu, devops, tokens):
                 "--query", "value[].name", "-o", "tsv")
     assert result.exit_code == 0, result
     assert len(result.stdout.splitlines()) == 260
+    assert "Fetched" not in result.stderr  # progress only on a terminal
 
 
 def test_max_items_stops_early(az, emu, devops, tokens):
