@@ -72,7 +72,7 @@ def plan(cli_ctx, args, transport):
     body, content_type = _request.encode_body(args.body, args.content_type or _header(headers, 'Content-Type'))
     output_file = check_output_file(args.output_file) if args.output_file else None
     extra_bases, note = [], None
-    if _is_absolute(args.path):
+    if _request.is_absolute(args.path):
         if args.service:
             raise InvalidArgumentValueError('--service applies to a relative --path; this one is a full URL.')
         url, path_params = _absolute_url(organization, args.path)
@@ -98,12 +98,11 @@ def _header(headers, name):
     return next((v for k, v in headers.items() if k.lower() == name.lower()), None)
 
 
-def _is_absolute(path):
-    return '://' in path.split('?')[0]
-
-
 def _absolute_url(organization, path):
     from urllib.parse import parse_qsl, urlsplit, urlunsplit
+    from azext_devopstoken._org import has_dot_segments
+    if has_dot_segments(urlsplit(path).path):
+        raise InvalidArgumentValueError('--path %s has "." or ".." segments; give the URL without them.' % path)
     if not organization.owns(path):
         parts = urlsplit(path)
         raise InvalidArgumentValueError(

@@ -72,7 +72,16 @@ class Organization:
         return any(_is_under(parts, base) for base in bases)
 
 
+def has_dot_segments(path):
+    """True when a path has '.' or '..' segments, also percent-encoded: clients and servers resolve them, so a
+    path that looks like it is under an organization could land elsewhere."""
+    from urllib.parse import unquote
+    return any(segment in ('.', '..') for segment in unquote(path).replace('\\', '/').split('/'))
+
+
 def _is_under(parts, base):
+    if has_dot_segments(parts.path):
+        return False
     base_parts = urlsplit(base)
     if parts.netloc.lower() != base_parts.netloc.lower() or parts.scheme.lower() != base_parts.scheme.lower():
         return False

@@ -1,8 +1,22 @@
+import argparse
+
 from knack.arguments import CLIArgumentType
 
 TENANT_HELP = ('Tenant ID or domain to get the token from, instead of the tenant of the current subscription. '
                'Use it when the Azure DevOps organization belongs to another tenant. Not available for managed '
                'identity or Cloud Shell accounts; cannot be combined with --subscription.')
+
+
+class _GivenOnce(argparse.Action):  # pylint: disable=too-few-public-methods
+    """argparse keeps the last of repeated options; for options that decide what is sent, a repeat is more
+    likely a mistake than an override, so it is a usage error (exit code 2)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        seen = namespace.__dict__.setdefault('_devops_token_given', set())
+        if self.dest in seen:
+            parser.error('%s was given more than once; give it once.' % option_string)
+        seen.add(self.dest)
+        setattr(namespace, self.dest, values)
 
 
 def load_arguments(loader, _):
@@ -28,7 +42,7 @@ def load_arguments(loader, _):
         c.argument('organization', organization_type)
 
     with loader.argument_context('devops-rest call') as c:
-        c.argument('path', options_list=['--path'],
+        c.argument('path', options_list=['--path'], action=_GivenOnce,
                    help='Path relative to the organization, e.g. _apis/projects or {project}/_apis/wit/wiql; a '
                         'query string may follow. {project} and {organization} are replaced. A full https URL is '
                         'accepted only on the organization\'s own hosts.')
@@ -45,7 +59,7 @@ def load_arguments(loader, _):
         c.argument('service', options_list=['--service'], arg_type=get_enum_type(SERVICE_HOSTS),
                    help='Send the call to this service host of the organization instead of the main one, '
                         'e.g. vssps for Graph (https://vssps.dev.azure.com/{org}) or vsrm for Release.')
-        c.argument('api_version', options_list=['--api-version'],
+        c.argument('api_version', options_list=['--api-version'], action=_GivenOnce,
                    help='api-version to send, e.g. 7.1 or 7.1-preview.1. Default: 7.1, unless --path, '
                         '--query-parameters or an Accept header already carries one.')
         c.argument('query_parameters', options_list=['--query-parameters'], nargs='+',
@@ -53,13 +67,13 @@ def load_arguments(loader, _):
         c.argument('headers', options_list=['--headers'], nargs='+',
                    help='Space-separated request headers as name=value. An Authorization header is sent as is, '
                         'and then no token is fetched.')
-        c.argument('body', options_list=['--body', '-b'],
+        c.argument('body', options_list=['--body', '-b'], action=_GivenOnce,
                    help='Request body: JSON text, @file or @- for stdin. JSON is checked before sending; a JSON '
                         'Patch array is sent as application/json-patch+json.')
-        c.argument('content_type', options_list=['--content-type'],
+        c.argument('content_type', options_list=['--content-type'], action=_GivenOnce,
                    help='Content-Type of the body. Default: application/json, or application/json-patch+json for '
                         'a JSON Patch array. Other types send --body unchanged.')
-        c.argument('output_file', options_list=['--output-file'],
+        c.argument('output_file', options_list=['--output-file'], action=_GivenOnce,
                    help='Stream the response body into this file (any size, constant memory); the file appears '
                         'only once the whole body has arrived.')
         c.argument('paginate', options_list=['--paginate'], action='store_true',

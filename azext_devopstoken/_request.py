@@ -1,7 +1,7 @@
 """Building an Azure DevOps request from the command's arguments, validated before anything is sent."""
 import json
 import re
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote
 
 from azure.cli.core.azclierror import InvalidArgumentValueError, MutuallyExclusiveArgumentError
 
@@ -10,6 +10,7 @@ METHODS = ('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS')
 JSON_PATCH = 'application/json-patch+json'
 _PLACEHOLDER = re.compile(r'\{([^{}/]*)\}')
 _KNOWN_PLACEHOLDERS = ('project', 'organization')
+_ABSOLUTE = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*://')
 
 
 class CallSpec:
@@ -56,15 +57,23 @@ def expand_placeholders(path, values):
     return _PLACEHOLDER.sub(replace, path)
 
 
+def is_absolute(path):
+    """A full URL (scheme://…) or a network-path reference (//host/…), as opposed to a path below the org."""
+    return bool(_ABSOLUTE.match(path)) or path.startswith(('//', '\\\\'))
+
+
 def build_url(base_url, path):
-    """``base_url`` + relative ``path`` (leading slash or not); returns (url without query, query pairs)."""
-    parts = urlsplit(path)
-    if parts.scheme or parts.netloc:
-        raise ValueError('absolute')
-    relative = parts.path.lstrip('/')
+    """``base_url`` + relative ``path`` (leading slash or not); returns (url without query, query pairs).
+    '.' and '..' segments are refused: they would lead out of the organization."""
+    from azext_devopstoken._org import has_dot_segments
+    path, _, query = path.partition('?')
+    path = path.split('#')[0]
+    if has_dot_segments(path):
+        raise InvalidArgumentValueError('--path %r has "." or ".." segments; give the path without them.' % path)
+    relative = path.lstrip('/')
     # Percent-encode what must be, keep what is already encoded and the characters Azure DevOps routes use ($, @).
     relative = quote(relative, safe="/%$@:;,=+!*'()~")
-    return base_url.rstrip('/') + '/' + relative, parse_qsl(parts.query, keep_blank_values=True)
+    return base_url.rstrip('/') + '/' + relative, parse_qsl(query, keep_blank_values=True)
 
 
 def add_api_version(params, headers, api_version):
@@ -86,6 +95,11 @@ def encode_body(body, content_type):
     """(bytes, content type) for --body: JSON is validated; a JSON-Patch array gets its own media type."""
     if body is None:
         return None, content_type
+    if body.startswith('@') and len(body) > 1:
+        # az replaces @file and @- with the content before we run; what is left could not be read.
+        from azure.cli.core.azclierror import FileOperationError
+        raise FileOperationError('--body %s: the file %s does not exist or cannot be read.' % (body, body[1:]),
+                                 recommendation='Give JSON text, @file with a readable file, or @- for stdin.')
     if content_type and not _is_json_type(content_type):
         return body.encode('utf-8'), content_type
     try:

@@ -95,7 +95,20 @@ def test_not_ours_gets_no_answer(git_env, request_text):
 @pytest.mark.parametrize("action", ["store", "erase"])
 def test_store_and_erase_are_harmless(git_env, action):
     env, _ = git_env
+
+    def snapshot():
+        files = {}
+        for folder, _, names in os.walk(env.config_dir):
+            for name in names:
+                path = os.path.join(folder, name)
+                if not path.startswith(os.path.join(env.config_dir, "commands")):  # az's own command log
+                    with open(path, "rb") as handle:
+                        files[path] = handle.read()
+        return files
+    before = snapshot()
     result = env.az("devops-token", "git-credential", action,
-                    input="protocol=https\nhost=dev.azure.com\nusername=x\npassword=y\n\n")
+                    input="protocol=https\nhost=dev.azure.com\nusername=x\npassword=secret-from-git\n\n")
     assert result.returncode == 0 and result.stdout == "" and result.stderr == ""
-    assert not os.path.exists(os.path.join(env.config_dir, "devops-token"))  # nothing stored anywhere
+    after = snapshot()
+    assert after == before  # nothing stored, nothing removed
+    assert not any(b"secret-from-git" in content for content in after.values())

@@ -323,9 +323,23 @@ def test_no_organization_anywhere(az, devops, tokens):
     (["--api-version", "7.0", "--query-parameters", "api-version=6.0"], "conflicts with the api-version"),
 ])
 def test_bad_input_is_one_error_and_nothing_sent(az, emu, devops, tokens, extra, fragment):
-    args = ["devops-rest", "call", "--org", emu.org_url("contoso"), "--path", "_apis/projects"]
+    args = ["devops-rest", "call", "--org", emu.org_url("contoso")]
+    if "--path" not in extra:
+        args += ["--path", "_apis/projects"]
     result = az(*(args + extra))
     assert result.exit_code != 0
     assert len(result.error_lines) == 1 and fragment in result.error_lines[0], result
     assert "Traceback" not in result.stderr
+    assert devops_requests(emu, probes=True) == [] and tokens.calls == []
+
+
+@pytest.mark.parametrize("option, first, second", [("--api-version", "7.1", "7.0"), ("--path", "a", "b"),
+                                                   ("--body", "{}", "[]"), ("--output-file", "x", "y")])
+def test_options_that_decide_what_is_sent_cannot_repeat(az, emu, devops, tokens, option, first, second):
+    args = ["devops-rest", "call", "--org", emu.org_url("contoso"), "--path", "_apis/projects"]
+    if option == "--path":
+        args = args[:-2]
+    result = az(*(args + [option, first, option, second]))
+    assert result.exit_code == 2
+    assert result.error_lines == ["ERROR: %s was given more than once; give it once." % option]
     assert devops_requests(emu, probes=True) == [] and tokens.calls == []

@@ -62,3 +62,26 @@ def test_bad_json_body_names_line_and_column():
     with pytest.raises(InvalidArgumentValueError) as info:
         _request.encode_body('{\n  "a": 1,\n  "b" 2\n}', None)
     assert "--body is not valid JSON" in str(info.value) and "line 3, column 7" in str(info.value)
+
+
+@pytest.mark.parametrize("path", ["../fabrikam/_apis/projects", "a/./b", "%2e%2e/fabrikam", "x/%2E%2E/y"])
+def test_dot_segments_are_refused(path):
+    with pytest.raises(InvalidArgumentValueError) as info:
+        _request.build_url("https://dev.azure.com/contoso", path)
+    assert "segments" in str(info.value)
+
+
+def test_scheme_like_relative_paths_build():
+    url, _ = _request.build_url("https://dev.azure.com/contoso", "a:b/_apis/projects")
+    assert url == "https://dev.azure.com/contoso/a:b/_apis/projects"
+    assert _request.is_absolute("https://x/y") and _request.is_absolute("//x/y")
+    assert not _request.is_absolute("a:b/c")
+
+
+def test_an_unread_at_file_body_is_an_error():
+    from azure.cli.core.azclierror import FileOperationError
+    with pytest.raises(FileOperationError) as info:
+        _request.encode_body("@/no/such/body.json", None)
+    assert "/no/such/body.json does not exist or cannot be read" in str(info.value)
+    with pytest.raises(FileOperationError):
+        _request.encode_body("@missing.txt", "text/plain")

@@ -1,0 +1,108 @@
+"""Helpers shared by the security and reliability tests (tests/security).
+
+These tests drive the real ``az`` exactly as tests/e2e does, so they reuse its fixtures and helpers: the e2e
+conftest is loaded once from its file under a name of its own (two modules called ``conftest`` cannot both be
+imported by name) and tests/security/conftest.py re-exports its fixtures.
+"""
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+
+_E2E_CONFTEST = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "e2e", "conftest.py")
+_MODULE_NAME = "devops_token_e2e_conftest"
+
+
+def _load_e2e():
+    if _MODULE_NAME not in sys.modules:
+        spec = importlib.util.spec_from_file_location(_MODULE_NAME, _E2E_CONFTEST)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[_MODULE_NAME] = module
+        spec.loader.exec_module(module)
+    return sys.modules[_MODULE_NAME]
+
+
+e2e = _load_e2e()
+claims = e2e.claims
+error_lines = e2e.error_lines
+devops_requests = e2e.devops_requests
+is_tenant_probe = e2e.is_tenant_probe
+
+DEVOPS_LISTENERS = ("devops", "vssps", "vsrm")
+
+
+def warning_lines(stderr):
+    return [line for line in stderr.splitlines() if line.startswith("WARNING:")]
+
+
+def timed(env, *args, **kwargs):
+    """``env.az(*args)`` and the seconds it took."""
+    started = time.monotonic()
+    result = env.az(*args, **kwargs)
+    return result, time.monotonic() - started
+
+
+def az_binary(env, *args, extra_env=None):
+    """az with stdout and stderr as bytes (every byte is scanned, whatever its encoding)."""
+    run_env = dict(env.env)
+    run_env.update(extra_env or {})
+    return subprocess.run([env.az_path, *args], capture_output=True, env=run_env, cwd=env.config_dir,
+                          stdin=subprocess.DEVNULL, timeout=180, check=False)
+
+
+def rest_call(env, emulator, *args, org="contoso", **kwargs):
+    return env.az("devops-rest", "call", "--org", emulator.org_url(org), *args, **kwargs)
+
+
+def api_entries(emulator, since=0):
+    """Request-log entries on the Azure DevOps hosts (probes included), from index ``since`` on."""
+    return [e for e in emulator.log.entries()[since:] if e["listener"] in DEVOPS_LISTENERS
+            and not e["path"].startswith("/_emulator")]
+
+
+def bearer(entry):
+    """The token an entry carried in ``Authorization: Bearer …``, or None."""
+    value = entry["headers"].get("authorization") or ""
+    scheme, _, token = value.partition(" ")
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def fresh_login(ext_template, path, key="ci-bot"):
+    """A config dir of its own with a new service principal login: no Azure DevOps token cached yet."""
+    env = ext_template.copy(str(path))
+    env.login_service_principal(key)
+    return env
+
+
+class PlainHttpCapture:
+    """A plain-http (no TLS) listener on 127.0.0.1 that records every request's raw bytes and answers ``{}``:
+    whatever is sent to an http:// URL can be read back byte for byte."""
+
+    def __init__(self):
+        import socketserver
+        import threading
+        self.requests = []
+        capture = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                self.connection.settimeout(10)
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = self.connection.recv(65536)
+                    if not chunk:
+                        break
+                    head += chunk
+                capture.requests.append(head)
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+                                 b"Connection: close\r\n\r\n{}")
+
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+
+    def close(self):
+        self._server.shutdown()
+        self._server.server_close()
