@@ -343,3 +343,14 @@ def test_options_that_decide_what_is_sent_cannot_repeat(az, emu, devops, tokens,
     assert result.exit_code == 2
     assert result.error_lines == ["ERROR: %s was given more than once; give it once." % option]
     assert devops_requests(emu, probes=True) == [] and tokens.calls == []
+
+
+def test_a_secret_header_from_a_file_stays_out_of_the_debug_log(az, emu, devops, tokens, tmp_path):
+    """az's --debug prints the command line; a PAT given as --headers @file is not on it."""
+    header_file = tmp_path / "auth.txt"
+    header_file.write_text("Authorization=Basic OnNlY3JldC1wYXQ=")
+    result = az("devops-rest", "call", "--org", emu.org_url("contoso"), "--path", "_apis/projects",
+                "--headers", "@" + str(header_file), "--debug", "-o", "none")
+    assert devops_requests(emu)[0]["headers"]["authorization"] == "Basic OnNlY3JldC1wYXQ="
+    assert "OnNlY3JldC1wYXQ" not in result.stderr + result.stdout
+    assert tokens.calls == []
