@@ -33,6 +33,7 @@ def write_atomically(target, chunks):
                                          dir=os.path.dirname(target))
     written = 0
     try:
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a downloaded file gets the usual mode
         with os.fdopen(handle, 'wb') as out:
             for chunk in chunks:
                 out.write(chunk)
@@ -45,6 +46,12 @@ def write_atomically(target, chunks):
             pass
         raise
     return written
+
+
+def _umask():
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def write_raw_to_stdout(data):

@@ -99,6 +99,8 @@ class Directory:
             Organization("fabrikam", TENANT_B, {self.principals["alice"].oid(TENANT_B)}),
             Organization("northwind", TENANT_A, set()),       # nobody added: TF400813 / TF401444
             Organization("msa-org", MSA_TENANT, set()),       # backed by Microsoft accounts
+            # The benchmarks' paging figure: 10,000 projects, 100 pages of the default $top=100.
+            Organization("bigorg", TENANT_A, set(everyone_in_a), project_count=10000),
         ]}
         self.subscriptions = [Subscription(SUB_A, TENANT_A, "Contoso Dev"),
                               Subscription(SUB_B, TENANT_B, "Fabrikam Prod")]

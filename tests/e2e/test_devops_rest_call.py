@@ -72,6 +72,9 @@ def test_output_file_streams_atomically(sp_env, emulator, devops, tmp_path):
     assert result.stdout == ""
     assert hashlib.sha256(target.read_bytes()).hexdigest() == artifact_sha256(5 * 1024 * 1024 + 3)
     assert os.listdir(tmp_path) == ["drop.zip"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # like curl -o, not mkstemp's 0600
 
 
 def test_output_file_not_left_behind_on_failure(sp_env, emulator, devops, tmp_path):
