@@ -11,15 +11,14 @@ _REFRESH_MARGIN = 120  # seconds: a token this close to expiry is replaced befor
 
 
 class TokenSource:
-    """Fetches the Azure DevOps token on first use and again only when it is about to expire."""
+    """Fetches the organization's Azure DevOps token on first use and again only when it is about to expire."""
 
-    def __init__(self, cli_ctx, tenant=None, organization=None, transport=None):
+    def __init__(self, cli_ctx, organization, transport, tenant=None):
         self._cli_ctx = cli_ctx
+        self._organization = organization
+        self._transport = transport  # for the tenant discovery probe
         self._tenant = tenant
-        self._organization = organization  # with a transport: the token comes from the organization's tenant
-        self._transport = transport
         self._token = None
-        self.fetches = 0
 
     @property
     def current(self):
@@ -32,13 +31,9 @@ class TokenSource:
 
     def authorization(self):
         if self._token is None or self._token.expires_on - time.time() < _REFRESH_MARGIN:
-            from azext_devopstoken._auth import get_access_token, get_organization_token
-            if self._organization is not None and self._transport is not None:
-                self._token = get_organization_token(self._cli_ctx, self._organization, self._transport,
-                                                     tenant=self._tenant)
-            else:
-                self._token = get_access_token(self._cli_ctx, tenant=self._tenant)
-            self.fetches += 1
+            from azext_devopstoken._auth import get_organization_token
+            self._token = get_organization_token(self._cli_ctx, self._organization, self._transport,
+                                                 tenant=self._tenant)
             logger.debug('Got an Azure DevOps token from tenant %s (expires at %s).', self._token.tenant,
                          self._token.expires_on_local)
         return '%s %s' % (self._token.token_type, self._token.token)

@@ -71,7 +71,7 @@ def whoami(cli_ctx, organization=None, tenant=None):
                 'azureDevOps': None}
     transport = Transport()
     try:
-        tokens = TokenSource(cli_ctx, tenant=tenant, organization=org, transport=transport)
+        tokens = TokenSource(cli_ctx, org, transport, tenant=tenant)
         tokens.authorization()
         token = describe_token(tokens.token)
         org_tenant = discover_tenant(cli_ctx, org, transport)

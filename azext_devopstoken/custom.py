@@ -59,7 +59,7 @@ def rest_call(cmd, path, method='GET', organization=None, project=None, service=
     try:
         the_plan = plan(cmd.cli_ctx, args, transport)
         tokens = None if the_plan.spec.user_authorization else TokenSource(
-            cmd.cli_ctx, tenant=tenant, organization=the_plan.organization, transport=transport)
+            cmd.cli_ctx, the_plan.organization, transport, tenant=tenant)
         client = DevOpsClient(the_plan.organization, tokens, transport, the_plan.extra_bases)
         return execute(cmd.cli_ctx, args, the_plan, client)
     finally:
