@@ -101,14 +101,14 @@ def planned_tenant(cli_ctx, organization, tenant=None):
     subscription = cli_ctx.data.get('subscription_id')
     if subscription:
         return _tenant.current_account(cli_ctx, subscription)['tenantId'], '--subscription'
-    if organization is not None:
-        found, org_tenant = _tenant.cached_tenant(cli_ctx, organization.url)
-        if found and org_tenant and org_tenant != _tenant.MSA_TENANT:
-            return org_tenant, 'the organization (cached discovery)'
+    found, org_tenant = _tenant.cached_tenant(cli_ctx, organization.url) if organization else (True, None)
+    if found and org_tenant and org_tenant != _tenant.MSA_TENANT:
+        return org_tenant, 'the organization (cached discovery)'
+    from knack.util import CLIError
     try:
         account = _tenant.current_account(cli_ctx)
-    except Exception:  # pylint: disable=broad-except
+    except CLIError:
         return None, 'not logged in'
-    if organization is not None and not _tenant.cached_tenant(cli_ctx, organization.url)[0]:
+    if not found:
         return account['tenantId'], 'the current account, unless the organization says otherwise when asked'
     return account['tenantId'], 'the current account'

@@ -21,10 +21,6 @@ class TokenSource:
         self._token = None
 
     @property
-    def current(self):
-        return self._token.token if self._token else None
-
-    @property
     def token(self):
         """The AccessToken held (fetch it with authorization() first)."""
         return self._token
@@ -85,7 +81,7 @@ class DevOpsClient:
     def check(self, response):
         from azext_devopstoken import _errors
         if response.status_code == 401:
-            raise _errors.unauthorized_error(response, self.tokens.current if self.tokens else None,
+            raise _errors.unauthorized_error(response, self.tokens.token if self.tokens else None,
                                              self.organization.url)
         if _errors.is_sign_in_page(response):
             raise _errors.sign_in_page_error(self.organization.url)
@@ -93,5 +89,6 @@ class DevOpsClient:
             raise _errors.response_error(response)
         if response.is_redirect:
             from azure.cli.core.azclierror import AzureResponseError
-            raise AzureResponseError('Azure DevOps redirected more than 5 times; last Location: %s'
-                                     % response.headers.get('Location'))
+            from azext_devopstoken._http import MAX_REDIRECTS
+            raise AzureResponseError('Azure DevOps redirected more than %d times; last Location: %s'
+                                     % (MAX_REDIRECTS, response.headers.get('Location')))

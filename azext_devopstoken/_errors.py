@@ -63,29 +63,6 @@ def is_sign_in_page(response):
                                            and '/_apis/' in response.url.lower())
 
 
-def token_tenant(token):
-    """The `tid` claim of our own access token, decoded locally (no signature check: it is ours)."""
-    if not token:
-        return None
-    try:
-        import jwt
-        return jwt.decode(token, options={'verify_signature': False}).get('tid')
-    except Exception:  # pylint: disable=broad-except
-        return None
-
-
-def resource_tenant(response):
-    """The organization's tenant, from X-VSS-ResourceTenant or WWW-Authenticate authorization_uri."""
-    import re
-    tenant = response.headers.get('X-VSS-ResourceTenant')
-    if tenant:
-        return tenant.strip()
-    match = re.search(r'authorization_uri="?https://[^/\s"]+/([0-9a-fA-F-]{36})', response.headers.get(
-        'WWW-Authenticate', ''))
-    return match.group(1) if match else None
-
-
-MSA_TENANT = '00000000-0000-0000-0000-000000000000'
 _NOT_ACCEPTED_CAUSES = ('the identity has not been added to the organization (Organization settings > Users), '
                         'the token comes from another tenant than the organization\'s, '
                         'or the session expired (run `az login` again)')
@@ -100,8 +77,10 @@ def sign_in_page_error(organization_url):
 
 
 def unauthorized_error(response, token, organization_url):
+    """``token``: the AccessToken that was sent, or None when the user gave their own Authorization header."""
     from azure.cli.core.azclierror import AuthenticationError
-    org_tenant, our_tenant = resource_tenant(response), token_tenant(token)
+    from azext_devopstoken._tenant import MSA_TENANT, resource_tenant
+    org_tenant, our_tenant = resource_tenant(response), token.tenant if token else None
     message = server_message(response)
     if org_tenant == MSA_TENANT:
         return AuthenticationError(

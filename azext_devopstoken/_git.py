@@ -34,34 +34,32 @@ def read_request(stream):
 def organization_for(cli_ctx, fields):
     """The Azure DevOps organization a credential request is for, (True, Organization|None) for an Azure
     DevOps host (None: organization unknown, e.g. dev.azure.com without a path), (False, None) otherwise."""
-    from azure.cli.core.azclierror import AzCLIError
-    from azext_devopstoken._org import parse_organization
+    from azext_devopstoken._org import devops_extension_defaults, parse_organization
     if fields.get('protocol', '').lower() != 'https':  # never hand a token to a clear-text remote
         return False, None
     host = fields.get('host', '').lower()
     segments = [s for s in fields.get('path', '').split('/') if s]
     if host == 'dev.azure.com':
         name = segments[0] if segments else fields.get('username')
-        return True, (_quiet(parse_organization, name) if name else None)
+        return True, _organization_or_none(name)
     match = _VISUALSTUDIO_HOST.match(host)
     if match:
         return True, parse_organization('https://%s.visualstudio.com' % match.group(1))
-    from azext_devopstoken._org import devops_extension_defaults
     for default in (cli_ctx.config.get('defaults', 'devops_organization', None),
                     devops_extension_defaults(cli_ctx).get('organization')):
-        try:
-            org = parse_organization(default) if default else None
-        except AzCLIError:
-            org = None
+        org = _organization_or_none(default)
         if org is not None and org.host == host:
             return True, org
     return False, None
 
 
-def _quiet(parse, value):
+def _organization_or_none(value):
     from azure.cli.core.azclierror import AzCLIError
+    from azext_devopstoken._org import parse_organization
+    if not value:
+        return None
     try:
-        return parse(value)
+        return parse_organization(value)
     except AzCLIError:
         return None
 

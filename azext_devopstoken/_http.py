@@ -109,14 +109,14 @@ class Transport:
     def send(self, method, url, params, headers, body, stream=False, owns=None):
         """Send with retries; returns the final requests.Response (any status). ``owns(url)`` says whether a
         redirect target belongs to the organization (the token goes only there)."""
+        from requests.exceptions import RequestException
         waited, attempt = 0.0, 0
         while True:
             try:
                 response = self._send_following_redirects(method, url, params, headers, body, stream, owns)
-            except Exception as ex:  # pylint: disable=broad-except
-                if not _is_requests_error(ex) or not connection_error_is_retryable(method, ex) \
-                        or attempt >= self.policy.max_retries:
-                    raise GaveUp(ex, attempt + 1) if _is_requests_error(ex) else ex
+            except RequestException as ex:
+                if not connection_error_is_retryable(method, ex) or attempt >= self.policy.max_retries:
+                    raise GaveUp(ex, attempt + 1)
                 delay = min(self.policy.backoff_delay(attempt), max(0.0, self.policy.max_wait - waited))
                 logger.warning('Could not reach Azure DevOps (%s); retrying in %.1f s (retry %d of %d).',
                                type(ex).__name__, delay, attempt + 1, self.policy.max_retries)
@@ -172,8 +172,3 @@ class Transport:
                      (time.monotonic() - started) * 1000)
         logger.debug('Response headers: %s', redacted_headers(response.headers))
         return response
-
-
-def _is_requests_error(ex):
-    from requests import exceptions
-    return isinstance(ex, exceptions.RequestException)

@@ -6,6 +6,7 @@ Answers are cached per organization in ``$AZURE_CONFIG_DIR/devops-token/tenants.
 """
 import json
 import os
+import re
 import time
 
 from knack.log import get_logger
@@ -55,6 +56,16 @@ def store_tenant(cli_ctx, organization_url, tenant):
         logger.debug('Could not write the tenant cache %s: %s', path, ex)
 
 
+def resource_tenant(response):
+    """The organization's tenant from a challenge: X-VSS-ResourceTenant, or WWW-Authenticate authorization_uri."""
+    tenant = response.headers.get('X-VSS-ResourceTenant')
+    if tenant:
+        return tenant.strip()
+    match = re.search(r'authorization_uri="?https://[^/\s"]+/([0-9a-fA-F-]{36})', response.headers.get(
+        'WWW-Authenticate', ''))
+    return match.group(1) if match else None
+
+
 def discover_tenant(cli_ctx, organization, transport, use_cache=True):
     """The organization's tenant id (MSA_TENANT for a Microsoft-account organization), or None when the
     organization does not say (Azure DevOps Server, or no Entra challenge)."""
@@ -64,7 +75,6 @@ def discover_tenant(cli_ctx, organization, transport, use_cache=True):
             logger.debug('Tenant of %s (cached): %s', organization.url, tenant)
             return tenant
     from azext_devopstoken._http import user_agent
-    from azext_devopstoken._errors import resource_tenant
     response = transport.send('HEAD', organization.url, None,
                               {'X-TFS-FedAuthRedirect': 'Suppress', 'User-Agent': user_agent()}, None)
     response.close()
