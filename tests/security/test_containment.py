@@ -45,36 +45,39 @@ def redirect(location, path=r"/_apis/projects/Website$"):
     return setup
 
 
+def _rewrite_json_answer(ctx, patch, handler, rewrite):
+    """Wrap an emulator handler so ``rewrite(request_call, body)`` may change its JSON answer in place."""
+    original = getattr(ctx.service, handler)
+
+    def answer(request_call):
+        response = original(request_call)
+        body = json.loads(response.body)
+        if rewrite(request_call, body):
+            response.body = json.dumps(body).encode("utf-8")
+        return response
+    patch.setattr(ctx.service, handler, answer)
+
+
 def next_link(link):
     """The first page of work item revisions says the next one is at ``link``."""
-    def setup(ctx, patch):
-        original = ctx.service._work_item_revisions  # pylint: disable=protected-access
-
-        def answer(request_call):
-            response = original(request_call)
-            if request_call.arg("continuationToken") is None:
-                body = json.loads(response.body)
-                body.update(nextLink=ctx.fill(link), isLastBatch=False)
-                response.body = json.dumps(body).encode("utf-8")
-            return response
-        patch.setattr(ctx.service, "_work_item_revisions", answer)
-    return setup
+    def rewrite(ctx, request_call, body):
+        if request_call.arg("continuationToken") is not None:
+            return False
+        body.update(nextLink=ctx.fill(link), isLastBatch=False)
+        return True
+    return lambda ctx, patch: _rewrite_json_answer(ctx, patch, "_work_item_revisions",
+                                                   lambda call, body: rewrite(ctx, call, body))
 
 
 def resource_area_at(location):
     """The organization's resource area lookup names ``location`` as the Graph (vssps) host."""
-    def setup(ctx, patch):
-        original = ctx.service._get_resource_area  # pylint: disable=protected-access
-
-        def answer(request_call):
-            response = original(request_call)
-            body = json.loads(response.body)
-            if body.get("id") == GRAPH_AREA:
-                body["locationUrl"] = ctx.fill(location)
-                response.body = json.dumps(body).encode("utf-8")
-            return response
-        patch.setattr(ctx.service, "_get_resource_area", answer)
-    return setup
+    def rewrite(ctx, _call, body):
+        if body.get("id") != GRAPH_AREA:
+            return False
+        body["locationUrl"] = ctx.fill(location)
+        return True
+    return lambda ctx, patch: _rewrite_json_answer(ctx, patch, "_get_resource_area",
+                                                   lambda call, body: rewrite(ctx, call, body))
 
 
 # -- expectations of single cases ----------------------------------------------------------------------------------
