@@ -6,7 +6,7 @@ import os
 import pytest
 import yaml
 
-from conftest import az_bytes, claims, devops_requests, error_lines
+from az_support import az_bytes, claims, devops_requests, error_lines
 from emulator.devops import artifact_sha256
 from emulator.directory import TENANT_A, TENANT_B
 

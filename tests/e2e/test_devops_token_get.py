@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from conftest import claims, error_lines, python_az
+from az_support import claims, error_lines, python_az
 from emulator.directory import AZURE_DEVOPS_RESOURCE, SUB_A, SUB_B, TENANT_A, TENANT_B
 
 

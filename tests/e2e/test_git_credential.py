@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import claims, devops_requests
+from az_support import claims, devops_requests
 from emulator.directory import AZURE_DEVOPS_RESOURCE, TENANT_A
 
 

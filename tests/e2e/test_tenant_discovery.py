@@ -2,7 +2,7 @@
 import json
 import os
 
-from conftest import claims, devops_requests, error_lines, is_tenant_probe
+from az_support import claims, devops_requests, error_lines, is_tenant_probe
 from emulator.directory import SUB_A, TENANT_A, TENANT_B
 
 

@@ -1,7 +1,7 @@
 """`az devops-token whoami` and `az devops-rest call --dry-run` through the real az."""
 import json
 
-from conftest import devops_requests
+from az_support import devops_requests
 from emulator.directory import TENANT_A, TENANT_B
 
 

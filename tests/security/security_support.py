@@ -1,33 +1,12 @@
 """Helpers shared by the security and reliability tests (tests/security).
 
-These tests drive the real ``az`` exactly as tests/e2e does, so they reuse its fixtures and helpers: the e2e
-conftest is loaded once from its file under a name of its own (two modules called ``conftest`` cannot both be
-imported by name) and tests/security/conftest.py re-exports its fixtures.
+These tests drive the real ``az`` exactly as tests/e2e does: the same fixtures (tests/conftest.py) and helpers
+(tests/az_support.py).
 """
-import importlib.util
-import os
 import subprocess
-import sys
 import time
 
-_E2E_CONFTEST = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "e2e", "conftest.py")
-_MODULE_NAME = "devops_token_e2e_conftest"
-
-
-def _load_e2e():
-    if _MODULE_NAME not in sys.modules:
-        spec = importlib.util.spec_from_file_location(_MODULE_NAME, _E2E_CONFTEST)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[_MODULE_NAME] = module
-        spec.loader.exec_module(module)
-    return sys.modules[_MODULE_NAME]
-
-
-e2e = _load_e2e()
-claims = e2e.claims
-error_lines = e2e.error_lines
-devops_requests = e2e.devops_requests
-is_tenant_probe = e2e.is_tenant_probe
+from az_support import claims, devops_requests, error_lines, is_tenant_probe  # noqa: F401  (re-exported)
 
 DEVOPS_LISTENERS = ("devops", "vssps", "vsrm")
 
