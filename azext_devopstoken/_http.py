@@ -72,9 +72,8 @@ def status_is_retryable(method, response):
 def connection_error_is_retryable(method, ex):
     """A refused or timed-out connect never reached the server; anything later may have been processed."""
     from requests import exceptions
-    if isinstance(ex, exceptions.ConnectTimeout):
-        return True
-    if isinstance(ex, exceptions.ConnectionError) and 'NewConnectionError' in repr(ex):
+    from azext_devopstoken._failures import never_connected
+    if isinstance(ex, exceptions.ConnectTimeout) or never_connected(ex):
         return True
     return method in IDEMPOTENT and isinstance(ex, (exceptions.ConnectionError, exceptions.Timeout,
                                                     exceptions.ChunkedEncodingError))
