@@ -8,11 +8,8 @@ def get_token(cmd, tenant=None, organization=None):
     from azext_devopstoken._http import Transport
     from azext_devopstoken._org import parse_organization
     org = parse_organization(organization)
-    transport = Transport()
-    try:
+    with Transport() as transport:
         return get_organization_token(cmd.cli_ctx, org, transport, tenant=tenant).as_get_access_token_output()
-    finally:
-        transport.close()
 
 
 def whoami(cmd, organization=None, tenant=None):
@@ -56,11 +53,9 @@ def rest_call(cmd, path, method='GET', organization=None, project=None, service=
         return describe(cmd.cli_ctx, args, plan(cmd.cli_ctx, args, None))
     transport = Transport(timeout=(timeout, timeout) if timeout else (15.0, 120.0),
                           policy=RetryPolicy(max_retries=max_retries, max_wait=max_retry_wait))
-    try:
+    with transport:
         the_plan = plan(cmd.cli_ctx, args, transport)
         tokens = None if the_plan.spec.user_authorization else TokenSource(
             cmd.cli_ctx, the_plan.organization, transport, tenant=tenant)
         client = DevOpsClient(the_plan.organization, tokens, transport, the_plan.extra_bases)
         return execute(cmd.cli_ctx, args, the_plan, client)
-    finally:
-        transport.close()
