@@ -4,98 +4,95 @@ Everything that can be wrong with the arguments is found in :func:`plan` before 
 a byte is sent; :func:`execute` does the network work.
 """
 import sys
+from dataclasses import dataclass
+from typing import List, Optional
 
 from azure.cli.core.azclierror import InvalidArgumentValueError
 from knack.log import get_logger
+from requests.structures import CaseInsensitiveDict
+
+from azext_devopstoken._org import Organization
+from azext_devopstoken._request import CallSpec
 
 logger = get_logger(__name__)
 
 
-class CallArgs:  # pylint: disable=too-many-instance-attributes
-    """The command's arguments, as the handler received them."""
-
-    def __init__(self, **kwargs):
-        self.path = kwargs.get('path')
-        self.method = (kwargs.get('method') or 'GET').upper()
-        self.organization = kwargs.get('organization')
-        self.project = kwargs.get('project')
-        self.service = kwargs.get('service')
-        self.api_version = kwargs.get('api_version')
-        self.query_parameters = kwargs.get('query_parameters')
-        self.headers = kwargs.get('headers')
-        self.body = kwargs.get('body')
-        self.content_type = kwargs.get('content_type')
-        self.output_file = kwargs.get('output_file')
-        self.paginate = bool(kwargs.get('paginate'))
-        self.max_items = kwargs.get('max_items')
-        self.tenant = kwargs.get('tenant')
-        self.timeout = kwargs.get('timeout')
-        self.max_retries = kwargs.get('max_retries')
-        self.max_retry_wait = kwargs.get('max_retry_wait')
-        self.dry_run = bool(kwargs.get('dry_run'))
-
-
+@dataclass
 class Plan:
-    def __init__(self, organization, spec, output_file, extra_bases, note=None):
-        self.organization = organization
-        self.spec = spec
-        self.output_file = output_file
-        self.extra_bases = extra_bases
-        self.note = note
+    """The validated call: where it goes and what is sent, before any token is fetched."""
+    organization: Organization
+    spec: CallSpec
+    output_file: Optional[str]
+    extra_bases: List[str]
+    note: Optional[str] = None
 
 
-def _check_numbers(args):
-    if args.max_items is not None and args.max_items < 1:
-        raise InvalidArgumentValueError('--max-items must be 1 or more; got %s.' % args.max_items)
-    if args.max_items is not None and not args.paginate:
+def run(cli_ctx, options):
+    """The whole command: plan, then (unless --dry-run) send on one connection pool and shape the result."""
+    from azure.cli.core.commands.transform import unregister_global_transforms
+    from azext_devopstoken._client import DevOpsClient, TokenSource
+    from azext_devopstoken._http import RetryPolicy, Transport
+    # Like `az rest`: the result is the service's JSON, so az's resource-group/x509 transforms must not touch it.
+    unregister_global_transforms(cli_ctx)
+    if options.dry_run:
+        return describe(cli_ctx, options, plan(cli_ctx, options, None))
+    timeout = (options.timeout, options.timeout) if options.timeout else (15.0, 120.0)
+    with Transport(timeout=timeout, policy=RetryPolicy(max_retries=options.max_retries,
+                                                       max_wait=options.max_retry_wait)) as transport:
+        the_plan = plan(cli_ctx, options, transport)
+        tokens = None if the_plan.spec.user_authorization else TokenSource(
+            cli_ctx, the_plan.organization, transport, tenant=options.tenant)
+        client = DevOpsClient(the_plan.organization, tokens, transport, the_plan.extra_bases)
+        return execute(cli_ctx, options, the_plan, client)
+
+
+def _check_numbers(options):
+    if options.max_items is not None and options.max_items < 1:
+        raise InvalidArgumentValueError('--max-items must be 1 or more; got %s.' % options.max_items)
+    if options.max_items is not None and not options.paginate:
         raise InvalidArgumentValueError('--max-items applies to --paginate; add --paginate.')
-    if args.timeout is not None and args.timeout <= 0:
-        raise InvalidArgumentValueError('--timeout must be a positive number of seconds; got %s.' % args.timeout)
-    if args.max_retries is not None and args.max_retries < 0:
-        raise InvalidArgumentValueError('--max-retries must be 0 or more; got %s.' % args.max_retries)
-    if args.max_retry_wait is not None and args.max_retry_wait < 0:
-        raise InvalidArgumentValueError('--max-retry-wait must be 0 or more seconds; got %s.' % args.max_retry_wait)
-    if not (args.path or '').strip():
+    if options.timeout is not None and options.timeout <= 0:
+        raise InvalidArgumentValueError('--timeout must be a positive number of seconds; got %s.' % options.timeout)
+    if options.max_retries is not None and options.max_retries < 0:
+        raise InvalidArgumentValueError('--max-retries must be 0 or more; got %s.' % options.max_retries)
+    if options.max_retry_wait is not None and options.max_retry_wait < 0:
+        raise InvalidArgumentValueError('--max-retry-wait must be 0 or more seconds; got %s.' % options.max_retry_wait)
+    if not (options.path or '').strip():
         raise InvalidArgumentValueError('--path is empty; give a path such as _apis/projects.')
 
 
-def plan(cli_ctx, args, transport):
+def plan(cli_ctx, options, transport):
     """Validate everything and build the request; may ask the organization (without a token) where a
     --service host lives, unless ``transport`` is None (--dry-run: nothing is sent)."""
     from azext_devopstoken import _org, _request
     from azext_devopstoken._output import check_output_file
-    _check_numbers(args)
-    organization = _org.resolve_organization(cli_ctx, args.organization)
-    project = _org.resolve_project(cli_ctx, args.project)
-    params = _request.parse_pairs(args.query_parameters, '--query-parameters')
-    headers = dict(_request.parse_pairs(args.headers, '--headers'))
-    body, content_type = _request.encode_body(args.body, args.content_type or _header(headers, 'Content-Type'))
-    output_file = check_output_file(args.output_file) if args.output_file else None
+    _check_numbers(options)
+    organization = _org.resolve_organization(cli_ctx, options.organization)
+    project = _org.resolve_project(cli_ctx, options.project)
+    params = _request.parse_pairs(options.query_parameters, '--query-parameters')
+    headers = CaseInsensitiveDict(_request.parse_pairs(options.headers, '--headers'))
+    body, content_type = _request.encode_body(options.body, options.content_type or headers.get('Content-Type'))
+    output_file = check_output_file(options.output_file) if options.output_file else None
     extra_bases, note = [], None
-    if _request.is_absolute(args.path):
-        if args.service:
+    if _request.is_absolute(options.path):
+        if options.service:
             raise InvalidArgumentValueError('--service applies to a relative --path; this one is a full URL.')
-        url, path_params = _absolute_url(organization, args.path)
+        url, path_params = _absolute_url(organization, options.path)
     else:
-        base = organization.service_url(args.service) if args.service else organization.url
+        base = organization.service_url(options.service) if options.service else organization.url
         if base is None and transport is None:
             base, note = organization.url, ('The %s host of this organization is looked up in its resource areas '
-                                            'when the call is sent.' % args.service)
+                                            'when the call is sent.' % options.service)
         elif base is None:
-            base = _locate_service(organization, args.service, transport)
+            base = _locate_service(organization, options.service, transport)
             extra_bases.append(base)
-        path = _request.expand_placeholders(args.path, {'project': project, 'organization': organization.name})
+        path = _request.expand_placeholders(options.path, {'project': project, 'organization': organization.name})
         url, path_params = _request.build_url(base, path)
-    params = _request.add_api_version(path_params + params, headers, args.api_version)
+    params = _request.add_api_version(path_params + params, headers, options.api_version)
     if content_type:
-        headers = {k: v for k, v in headers.items() if k.lower() != 'content-type'}
-        headers['Content-Type'] = content_type
-    spec = _request.CallSpec(args.method, url, params, headers, body)
+        headers['Content-Type'] = content_type  # replaces a Content-Type given in any casing
+    spec = CallSpec(options.method, url, params, headers, body)
     return Plan(organization, spec, output_file, extra_bases, note)
-
-
-def _header(headers, name):
-    return next((v for k, v in headers.items() if k.lower() == name.lower()), None)
 
 
 def _absolute_url(organization, path):
@@ -136,31 +133,26 @@ def _locate_service(organization, service, transport):
     return location.rstrip('/')
 
 
-def describe(cli_ctx, args, the_plan):
+def describe(cli_ctx, options, the_plan):
     """What --dry-run prints: the request as it would be sent, the token redacted, and the tenant it would come
     from. Nothing is sent, to Azure DevOps or to Entra ID."""
     import requests
     from azext_devopstoken._auth import planned_tenant
-    from azext_devopstoken._client import FIXED_HEADERS
-    from azext_devopstoken._http import user_agent
+    from azext_devopstoken._client import request_headers
     spec = the_plan.spec
-    headers = {'User-Agent': user_agent(), 'Accept': 'application/json'}
-    headers.update(FIXED_HEADERS)
-    headers.update({k: v for k, v in spec.headers.items() if k.lower() != 'authorization'})
-    token = None
-    if spec.user_authorization:
-        headers['Authorization'] = '<redacted: given with --headers>'
-    else:
-        headers['Authorization'] = 'Bearer <redacted>'
-        tenant, source = planned_tenant(cli_ctx, the_plan.organization, args.tenant)
+    authorization, token = '<redacted: given with --headers>', None
+    if not spec.user_authorization:
+        authorization = 'Bearer <redacted>'
+        tenant, source = planned_tenant(cli_ctx, the_plan.organization, options.tenant)
         token = {'tenant': tenant, 'from': source}
+    headers = request_headers(spec.headers, authorization)
     result = {
         'method': spec.method,
         'url': requests.Request(spec.method, spec.url, params=spec.params).prepare().url,
-        'headers': headers,
+        'headers': dict(headers),
         'body': _body_for_display(spec.body, headers.get('Content-Type')),
         'token': token,
-        'paginate': args.paginate,
+        'paginate': options.paginate,
         'outputFile': the_plan.output_file,
     }
     if the_plan.note:
@@ -180,11 +172,11 @@ def _body_for_display(body, content_type):
         return '<%d bytes>' % len(body)
 
 
-def execute(cli_ctx, args, the_plan, client):
+def execute(cli_ctx, options, the_plan, client):
     """Send the planned call; returns what knack should print (None when the body went elsewhere)."""
     spec = the_plan.spec
-    if args.paginate:
-        document = _paginate(args, spec, client)
+    if options.paginate:
+        document = _paginate(options, spec, client)
         if the_plan.output_file:
             import json
             from azext_devopstoken._output import write_atomically
@@ -238,9 +230,9 @@ def _download(spec, client, target):
     return None
 
 
-def _paginate(args, spec, client):
+def _paginate(options, spec, client):
     from azext_devopstoken._paging import CONTINUATION_PARAM, Merger, Next, next_page
-    merger, seen, following = Merger(args.max_items), set(), Next()
+    merger, seen, following = Merger(options.max_items), set(), Next()
     progress = _Progress()
     while True:
         url, params = spec.url, [(k, v) for k, v in spec.params if k != CONTINUATION_PARAM]

@@ -10,6 +10,19 @@ FIXED_HEADERS = {'X-TFS-FedAuthRedirect': 'Suppress', 'X-VSS-ForceMsaPassThrough
 _REFRESH_MARGIN = 120  # seconds: a token this close to expiry is replaced before the next request
 
 
+def request_headers(given, authorization=None):
+    """The headers a call goes out with: ours, then the caller's (theirs win, in any casing), then
+    ``authorization`` when given. Sending and --dry-run both build them here, so the dry run shows what is sent."""
+    from requests.structures import CaseInsensitiveDict
+    from azext_devopstoken._http import user_agent
+    headers = CaseInsensitiveDict({'User-Agent': user_agent(), 'Accept': 'application/json'})
+    headers.update(FIXED_HEADERS)
+    headers.update(given)
+    if authorization is not None:
+        headers['Authorization'] = authorization
+    return headers
+
+
 class TokenSource:
     """Fetches the organization's Azure DevOps token on first use and again only when it is about to expire."""
 
@@ -70,13 +83,9 @@ class DevOpsClient:
         return response
 
     def _send(self, method, url, params, headers, body, stream):
-        from azext_devopstoken._http import user_agent
-        all_headers = {'User-Agent': user_agent(), 'Accept': 'application/json'}
-        all_headers.update(FIXED_HEADERS)
-        all_headers.update(headers)
-        if self.tokens is not None:
-            all_headers['Authorization'] = self.tokens.authorization()
-        return self.transport.send(method, url, params, all_headers, body, stream=stream, owns=self.owns)
+        authorization = self.tokens.authorization() if self.tokens is not None else None
+        return self.transport.send(method, url, params, request_headers(headers, authorization), body,
+                                   stream=stream, owns=self.owns)
 
     def check(self, response):
         from azext_devopstoken import _errors

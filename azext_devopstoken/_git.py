@@ -76,11 +76,8 @@ def answer(cli_ctx, fields, stdout=None):
     if org is None:
         token = get_access_token(cli_ctx)
     else:
-        transport = Transport()
-        try:
+        with Transport() as transport:
             token = get_organization_token(cli_ctx, org, transport)
-        finally:
-            transport.close()
     out = stdout or sys.stdout
     out.write('username=%s\npassword=%s\npassword_expiry_utc=%d\n' % (
         fields.get('username') or DEFAULT_USERNAME, token.token, int(token.expires_on)))

@@ -8,6 +8,7 @@ still parses the header (seconds or HTTP-date).
 """
 import random
 import time
+from dataclasses import dataclass
 
 from knack.log import get_logger
 
@@ -25,12 +26,12 @@ def user_agent():
     return 'devops-token/%s (azure-cli-core/%s)' % (VERSION, core_version)
 
 
+@dataclass
 class RetryPolicy:
-    def __init__(self, max_retries=4, max_wait=120.0, backoff=1.0, backoff_max=30.0):
-        self.max_retries = max_retries    # retries after the first attempt
-        self.max_wait = max_wait          # seconds spent waiting, summed over all retries of one request
-        self.backoff = backoff
-        self.backoff_max = backoff_max
+    max_retries: int = 4        # retries after the first attempt
+    max_wait: float = 120.0     # seconds spent waiting, summed over all retries of one request
+    backoff: float = 1.0
+    backoff_max: float = 30.0
 
     def backoff_delay(self, attempt):
         """Exponential backoff with full jitter, for answers without Retry-After."""
@@ -72,9 +73,8 @@ def status_is_retryable(method, response):
 def connection_error_is_retryable(method, ex):
     """A refused or timed-out connect never reached the server; anything later may have been processed."""
     from requests import exceptions
-    if isinstance(ex, exceptions.ConnectTimeout):
-        return True
-    if isinstance(ex, exceptions.ConnectionError) and 'NewConnectionError' in repr(ex):
+    from azext_devopstoken._failures import never_connected
+    if isinstance(ex, exceptions.ConnectTimeout) or never_connected(ex):
         return True
     return method in IDEMPOTENT and isinstance(ex, (exceptions.ConnectionError, exceptions.Timeout,
                                                     exceptions.ChunkedEncodingError))
@@ -94,7 +94,8 @@ def redacted_headers(headers):
 
 
 class Transport:
-    """One requests.Session for the whole command (connections are reused across pages)."""
+    """One requests.Session for the whole command (connections are reused across pages); a context manager
+    that closes it."""
 
     def __init__(self, timeout=(15.0, 120.0), policy=None, sleep=time.sleep):
         import requests
@@ -105,6 +106,12 @@ class Transport:
 
     def close(self):
         self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
 
     def send(self, method, url, params, headers, body, stream=False, owns=None):
         """Send with retries; returns the final requests.Response (any status). ``owns(url)`` says whether a

@@ -8,6 +8,7 @@ read by knack before the handler runs) and then from the azure-devops extension'
 import configparser
 import os
 import re
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from azure.cli.core.azclierror import InvalidArgumentValueError, RequiredArgumentMissingError
@@ -36,19 +37,20 @@ _HOW_TO_SET = ('Give --org (a name like contoso, or a URL like https://dev.azure
                '`az devops configure --defaults organization=https://dev.azure.com/contoso`.')
 
 
+@dataclass
 class Organization:
     """An organization's base URL and the rules for which URLs belong to it."""
+    url: str                                    # no trailing slash
+    name: str = field(repr=False)
+    kind: str = field(repr=False)               # 'dev.azure.com' | 'visualstudio.com' | 'server'
+    host: str = field(init=False, repr=False)
+    base_path: str = field(init=False, repr=False)
 
-    def __init__(self, url, name, kind):
-        self.url = url.rstrip('/')      # no trailing slash
-        self.name = name
-        self.kind = kind                # 'dev.azure.com' | 'visualstudio.com' | 'server'
+    def __post_init__(self):
+        self.url = self.url.rstrip('/')
         parts = urlsplit(self.url)
         self.host = parts.netloc.lower()
         self.base_path = parts.path.rstrip('/')
-
-    def __repr__(self):
-        return 'Organization(%r)' % self.url
 
     def service_url(self, service):
         """Base URL of a service host (vssps, vsrm, ...) when it can be derived from the URL alone, else None."""

@@ -6,26 +6,22 @@ done) sent back as the ``continuationToken`` query parameter; a body ``continuat
 tracking reporting). A merged result keeps the first page's shape, so a ``--query`` written for one
 page works on all of them.
 """
+from dataclasses import dataclass
+from typing import Optional
+
 CONTINUATION_HEADER = 'x-ms-continuationtoken'
 CONTINUATION_PARAM = 'continuationToken'
 _LIST_KEYS = ('value', 'decoratedAuditLogEntries', 'values')
 
 
+@dataclass(frozen=True)
 class Next:
     """Where the next page is: a continuation token for the same URL, or a full next link."""
-
-    def __init__(self, token=None, link=None):
-        self.token = token
-        self.link = link
+    token: Optional[str] = None
+    link: Optional[str] = None
 
     def __bool__(self):
         return bool(self.token or self.link)
-
-    def __eq__(self, other):
-        return isinstance(other, Next) and (self.token, self.link) == (other.token, other.link)
-
-    def __hash__(self):
-        return hash((self.token, self.link))
 
 
 def items_key(document):

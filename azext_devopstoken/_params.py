@@ -46,7 +46,7 @@ def load_arguments(loader, _):
                    help='Path relative to the organization, e.g. _apis/projects or {project}/_apis/wit/wiql; a '
                         'query string may follow. {project} and {organization} are replaced. A full https URL is '
                         'accepted only on the organization\'s own hosts.')
-        c.argument('method', options_list=['--method', '-m'], arg_type=get_enum_type(METHODS, default='GET'),
+        c.argument('method', options_list=['--method', '-m'], arg_type=get_enum_type(METHODS),
                    help='HTTP method.')
         c.argument('organization', organization_type,
                    help='Organization name (contoso) or URL (https://dev.azure.com/contoso, '

@@ -1,6 +1,8 @@
 """Building an Azure DevOps request from the command's arguments, validated before anything is sent."""
 import json
 import re
+from dataclasses import dataclass
+from typing import List, MutableMapping, Optional, Tuple
 from urllib.parse import parse_qsl, quote
 
 from azure.cli.core.azclierror import InvalidArgumentValueError, MutuallyExclusiveArgumentError
@@ -13,19 +15,18 @@ _KNOWN_PLACEHOLDERS = ('project', 'organization')
 _ABSOLUTE = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*://')
 
 
+@dataclass
 class CallSpec:
     """Everything about one call except the token: what --dry-run shows and what the HTTP layer sends."""
-
-    def __init__(self, method, url, params, headers, body):
-        self.method = method
-        self.url = url              # scheme://host/path, no query
-        self.params = params        # [(name, value)], in order, unencoded
-        self.headers = headers      # {name: value}; no Authorization unless the user gave one
-        self.body = body            # bytes or None
+    method: str
+    url: str                           # scheme://host/path, no query
+    params: List[Tuple[str, str]]      # in order, unencoded
+    headers: MutableMapping[str, str]  # a requests CaseInsensitiveDict; no Authorization unless the user gave one
+    body: Optional[bytes]
 
     @property
     def user_authorization(self):
-        return next((v for k, v in self.headers.items() if k.lower() == 'authorization'), None)
+        return self.headers.get('Authorization')
 
 
 def parse_pairs(items, option):
@@ -79,7 +80,8 @@ def build_url(base_url, path):
 def add_api_version(params, headers, api_version):
     """api-version once: --api-version, or the one already in the path/--query-parameters/Accept header, or 7.1."""
     given = [v for k, v in params if k.lower() == 'api-version']
-    accept = next((v for k, v in headers.items() if k.lower() == 'accept'), '')
+    from requests.structures import CaseInsensitiveDict
+    accept = CaseInsensitiveDict(headers).get('Accept') or ''
     in_accept = 'api-version' in accept.lower()
     if api_version and (given or in_accept):
         raise MutuallyExclusiveArgumentError(

@@ -69,13 +69,12 @@ def whoami(cli_ctx, organization=None, tenant=None):
     if org is None:
         return {'token': describe_token(get_access_token(cli_ctx, tenant=tenant)), 'organization': None,
                 'azureDevOps': None}
-    transport = Transport()
-    try:
+    with Transport() as transport:
         tokens = TokenSource(cli_ctx, org, transport, tenant=tenant)
         tokens.authorization()
         token = describe_token(tokens.token)
         org_tenant = discover_tenant(cli_ctx, org, transport)
-        result = {
+        return {
             'token': token,
             'organization': {
                 'url': org.url,
@@ -85,6 +84,3 @@ def whoami(cli_ctx, organization=None, tenant=None):
             },
             'azureDevOps': azure_devops_view(DevOpsClient(org, tokens, transport)),
         }
-    finally:
-        transport.close()
-    return result

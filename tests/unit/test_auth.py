@@ -5,6 +5,7 @@ from unittest import mock
 import pytest
 import requests
 
+import failure_chains
 from azext_devopstoken._auth import AZURE_DEVOPS_RESOURCE, AccessToken
 
 FAKE_TOKEN = "eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiI0OTliODRhYyJ9.c2lnbmF0dXJlLW9mLWEtZmFrZS10b2tlbg"
@@ -69,9 +70,7 @@ def test_subscription_and_tenant_together_is_a_usage_error(az, raw_token_calls):
 
 
 @pytest.mark.parametrize("failure, reason", [
-    (requests.exceptions.ConnectionError("HTTPSConnectionPool(host='127.0.0.1', port=9): Max retries exceeded "
-                                         "(Caused by NewConnectionError('Failed to establish a new connection: "
-                                         "[Errno 111] Connection refused'))"), "the connection was refused"),
+    (failure_chains.refused_as_built(), "the connection was refused"),
     (requests.exceptions.ReadTimeout("read timed out"), "the connection timed out"),
     (requests.exceptions.SSLError("[SSL: CERTIFICATE_VERIFY_FAILED]"), "the TLS certificate was not trusted"),
 ])

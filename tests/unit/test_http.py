@@ -5,6 +5,8 @@ import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 
+import failure_chains
+
 from azext_devopstoken import _http
 
 
@@ -41,7 +43,7 @@ def test_retry_after_seconds_and_http_date():
 
 @pytest.mark.parametrize("method, error, retry", [
     ("POST", requests.exceptions.ConnectTimeout("x"), True),
-    ("POST", requests.exceptions.ConnectionError("NewConnectionError('refused')"), True),
+    ("POST", failure_chains.refused_as_built(), True),
     ("POST", requests.exceptions.ConnectionError("Connection reset by peer"), False),
     ("GET", requests.exceptions.ConnectionError("Connection reset by peer"), True),
     ("GET", requests.exceptions.ReadTimeout("x"), True),

@@ -1,0 +1,45 @@
+"""The options of `az devops-rest call`, declared once.
+
+knack builds a command's arguments (names, defaults, which are required) from its handler's signature, so the
+handler's signature is made from :class:`CallOptions` (:func:`handler_signature`) and the handler fills a
+``CallOptions`` from what knack passes. Help and option spellings stay in ``_params.py``.
+"""
+import dataclasses
+import inspect
+from typing import List, Optional
+
+
+@dataclasses.dataclass
+class CallOptions:  # pylint: disable=too-many-instance-attributes
+    """The command's options, as the user gave them (validated later, by ``_call.plan``)."""
+    path: str
+    method: str = 'GET'
+    organization: Optional[str] = None
+    project: Optional[str] = None
+    service: Optional[str] = None
+    api_version: Optional[str] = None
+    query_parameters: Optional[List[str]] = None
+    headers: Optional[List[str]] = None
+    body: Optional[str] = None
+    content_type: Optional[str] = None
+    output_file: Optional[str] = None
+    paginate: bool = False
+    max_items: Optional[int] = None
+    tenant: Optional[str] = None
+    timeout: Optional[float] = None
+    max_retries: int = 4
+    max_retry_wait: float = 120
+    dry_run: bool = False
+
+    def __post_init__(self):
+        self.method = self.method.upper()
+
+
+def handler_signature(options_class):
+    """``(cmd, <one keyword per field of options_class, with its default>)``: what knack reads from a handler
+    (``inspect.signature`` honours ``__signature__``) to build the command's arguments."""
+    parameters = [inspect.Parameter('cmd', inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    for field in dataclasses.fields(options_class):
+        default = inspect.Parameter.empty if field.default is dataclasses.MISSING else field.default
+        parameters.append(inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, default=default))
+    return inspect.Signature(parameters)
