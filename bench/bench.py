@@ -41,10 +41,10 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from emulator.app import Emulator  # noqa: E402  pylint: disable=wrong-import-position
 from emulator.azenv import AzEnv  # noqa: E402  pylint: disable=wrong-import-position
-from emulator.core import Emulator  # noqa: E402  pylint: disable=wrong-import-position
 from emulator.devops import artifact_sha256  # noqa: E402  pylint: disable=wrong-import-position
-from emulator.directory import AZURE_DEVOPS_RESOURCE  # noqa: E402  pylint: disable=wrong-import-position
+from emulator.constants import AZURE_DEVOPS_RESOURCE  # noqa: E402  pylint: disable=wrong-import-position
 
 RESULTS = os.path.join(REPO, "bench", "RESULTS.md")
 CURL = shutil.which("curl") or "curl"

@@ -26,17 +26,15 @@ from typing import Optional
 from urllib.parse import quote, quote_plus
 
 from emulator import devops_model as model
-from emulator.core import Request, Response
+from emulator.constants import AZURE_DEVOPS_RESOURCE, DEVOPS_HOSTS, MSA_TENANT
+from emulator.server import Request, Response
 from emulator.devops_model import ApiError, Caller, artifact_sha256
 from emulator.tokens import InvalidToken
 
-AZURE_DEVOPS_RESOURCE = "499b84ac-1321-427f-aa17-267ca6975798"
-MSA_TENANT = "00000000-0000-0000-0000-000000000000"
 LATEST_VERSION = (7, 2)       # newest api-version the service knows (7.2 exists only as a preview)
 LATEST_RELEASED = (7, 1)      # newest non-preview api-version
 DEFAULT_ARTIFACT_SIZE = 1 << 20
 GRAPH_PAGE = 75
-ALL_HOSTS = ("devops", "vssps", "vsrm")
 SUPPRESS_METHODS = ("HEAD", "OPTIONS", "PATCH")   # never redirected to sign-in: always 401
 
 # areaId -> (name, listener whose URL is the locationUrl)
@@ -130,7 +128,7 @@ ROUTES = (
     Route(("GET",), r"", "org_home", versioned=False),
     Route(("GET",), r"/_apis/projects", "list_projects"),
     Route(("GET",), r"/_apis/projects/(?P<project_ref>[^/]+)", "get_project"),
-    Route(("GET",), r"/_apis/connectionData", "connection_data", listeners=ALL_HOSTS, released=False),
+    Route(("GET",), r"/_apis/connectionData", "connection_data", listeners=DEVOPS_HOSTS, released=False),
     Route(("GET",), r"/_apis/resourceAreas", "list_resource_areas", anonymous=True, released=False),
     Route(("GET",), r"/_apis/resourceAreas/(?P<area>[^/]+)", "get_resource_area", anonymous=True, released=False),
     Route(("POST",), _PROJECT + r"/_apis/wit/workitems/\$(?P<type>[^/]+)", "create_work_item", patch_body=True),
@@ -445,7 +443,7 @@ class DevOpsService:
 
     def state(self):
         return {"faults": self.list_faults(), "latency_ms": self.latency_ms, "artifact_size": self.artifact_size,
-                "urls": {name: self.emulator.urls.get(name) for name in ALL_HOSTS}}
+                "urls": {name: self.emulator.urls.get(name) for name in DEVOPS_HOSTS}}
 
     def _organization_named(self, name):
         org = self._organizations().get((name or "").lower())

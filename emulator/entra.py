@@ -33,8 +33,8 @@ import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from emulator.core import Response
-from emulator.directory import ARM_RESOURCE, AZ_CLI_CLIENT_ID, AZURE_DEVOPS_RESOURCE
+from emulator.constants import ARM_RESOURCE, AZ_CLI_CLIENT_ID, AZURE_DEVOPS_RESOURCE
+from emulator.server import Response
 
 GRANT_CLIENT_CREDENTIALS = "client_credentials"
 GRANT_REFRESH_TOKEN = "refresh_token"

@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 import threading
 
-from emulator.core import Response
+from emulator.server import Response
 
 _LOCK = threading.Lock()
 _GIT_IDENTITY = {"GIT_AUTHOR_NAME": "Emulator", "GIT_AUTHOR_EMAIL": "emulator@example.invalid",

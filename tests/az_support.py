@@ -5,6 +5,8 @@ import subprocess
 
 import jwt
 
+from emulator.constants import DEVOPS_HOSTS
+
 
 def claims(token):
     return jwt.decode(token, options={"verify_signature": False})
@@ -34,6 +36,6 @@ def is_tenant_probe(entry):
 
 
 def devops_requests(emulator, path_suffix="", probes=False):
-    return [e for e in emulator.log.entries() if e["listener"] in ("devops", "vssps", "vsrm")
+    return [e for e in emulator.log.entries() if e["listener"] in DEVOPS_HOSTS
             and not e["path"].startswith("/_emulator") and e["path"].endswith(path_suffix)
             and (probes or not is_tenant_probe(e))]

@@ -9,9 +9,10 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from emulator.core import Emulator
+from emulator.app import Emulator
 from emulator.devops import AZURE_DEVOPS_RESOURCE, DEFAULT_ARTIFACT_SIZE, artifact_sha256
-from emulator.directory import AZ_CLI_CLIENT_ID, MSA_TENANT, TENANT_A, TENANT_B
+from emulator.constants import AZ_CLI_CLIENT_ID, MSA_TENANT
+from emulator.directory import TENANT_A, TENANT_B
 
 ERROR_KEYS = ["$id", "innerException", "message", "typeName", "typeKey", "errorCode", "eventId"]
 V = "7.1"

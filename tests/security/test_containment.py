@@ -12,8 +12,9 @@ import re
 
 import pytest
 
+from emulator.constants import DEVOPS_HOSTS
 from emulator.directory import TENANT_B
-from security_support import DEVOPS_LISTENERS, PlainHttpCapture
+from security_support import PlainHttpCapture
 
 REVISIONS = ["-p", "Website", "--path", "{project}/_apis/wit/reporting/workitemrevisions", "--paginate",
              "--query", "length(values)"]
@@ -213,7 +214,7 @@ def under(path, org):
 def misdirected(entries, org):
     """Requests that carried Authorization anywhere but the organization's own paths on its own hosts."""
     return [(e["listener"], e["method"], e["path"]) for e in sent_with_token(entries)
-            if e["listener"] not in DEVOPS_LISTENERS or not under(e["path"], org)]
+            if e["listener"] not in DEVOPS_HOSTS or not under(e["path"], org)]
 
 
 def clear_text_tokens(plain_requests):
