@@ -43,7 +43,7 @@ sys.path.insert(0, REPO)
 
 from emulator.app import Emulator  # noqa: E402  pylint: disable=wrong-import-position
 from emulator.azenv import AzEnv  # noqa: E402  pylint: disable=wrong-import-position
-from emulator.devops import artifact_sha256  # noqa: E402  pylint: disable=wrong-import-position
+from emulator.devops.artifacts import artifact_sha256  # noqa: E402  pylint: disable=wrong-import-position
 from emulator.constants import AZURE_DEVOPS_RESOURCE  # noqa: E402  pylint: disable=wrong-import-position
 
 RESULTS = os.path.join(REPO, "bench", "RESULTS.md")

@@ -9,7 +9,7 @@ import threading
 
 from emulator.arm import ArmService
 from emulator.constants import DEVOPS_HOSTS
-from emulator.devops import DevOpsService
+from emulator.devops.service import DevOpsService
 from emulator.directory import Directory
 from emulator.entra import EntraService
 from emulator.other import OtherHostService

@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from emulator.app import Emulator
-from emulator.devops import AZURE_DEVOPS_RESOURCE, DEFAULT_ARTIFACT_SIZE, artifact_sha256
-from emulator.constants import AZ_CLI_CLIENT_ID, MSA_TENANT
+from emulator.devops.artifacts import DEFAULT_ARTIFACT_SIZE, artifact_sha256
+from emulator.constants import AZ_CLI_CLIENT_ID, AZURE_DEVOPS_RESOURCE, MSA_TENANT
 from emulator.directory import TENANT_A, TENANT_B
 
 ERROR_KEYS = ["$id", "innerException", "message", "typeName", "typeKey", "errorCode", "eventId"]
