@@ -11,7 +11,7 @@ from emulator.arm import ArmService
 from emulator.constants import DEVOPS_HOSTS
 from emulator.devops.service import DevOpsService
 from emulator.directory import Directory
-from emulator.entra import EntraService
+from emulator.entra.service import EntraService
 from emulator.other import OtherHostService
 from emulator.server import HOST, Listener, RequestLog, tls_context
 from emulator.tokens import TokenIssuer

@@ -9,7 +9,7 @@ import pytest
 from emulator.azenv import AzEnv
 from emulator.constants import AZURE_DEVOPS_RESOURCE, AZ_CLI_CLIENT_ID
 from emulator.directory import SUB_A, SUB_B, TENANT_A, TENANT_B
-from emulator.entra import GRANT_CLIENT_CREDENTIALS, GRANT_MANAGED_IDENTITY, GRANT_REFRESH_TOKEN
+from emulator.entra.common import GRANT_CLIENT_CREDENTIALS, GRANT_MANAGED_IDENTITY, GRANT_REFRESH_TOKEN
 
 
 def _devops_token_claims(env, emulator, **kwargs):
