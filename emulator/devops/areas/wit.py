@@ -1,8 +1,7 @@
 """Work item tracking area: work items (JSON Patch), WIQL, and the revisions report (body continuation)."""
 from urllib.parse import quote
 
-from emulator.devops import model
-from emulator.devops import work_items
+from emulator.devops import model, work_items
 from emulator.devops.call import numeric_token
 from emulator.devops.errors import ApiError
 
