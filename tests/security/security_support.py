@@ -6,7 +6,8 @@ These tests drive the real ``az`` exactly as tests/e2e does: the same fixtures (
 import subprocess
 import time
 
-from az_support import claims, devops_requests, error_lines, is_tenant_probe  # noqa: F401  (re-exported)
+from az_support import (claims, devops_requests, error_lines, is_tenant_probe,  # noqa: F401  (re-exported)
+                        replace_devops_handler)
 from emulator.constants import DEVOPS_HOSTS
 
 

@@ -4,18 +4,17 @@ output is left behind, and every wait is bounded.
 
 Wall-time limits here are generous safety nets (a hung retry loop would blow through them), not benchmarks.
 """
-import dataclasses
 import hashlib
 import json
 import os
 
 import pytest
 
-from emulator.devops import model, routing
+from emulator.devops import model
 from emulator.devops.areas import core
 from emulator.devops.artifacts import artifact_sha256
-from security_support import (bearer, devops_requests, error_lines, fresh_login, rest_call, timed,
-                              warning_lines)
+from security_support import (bearer, devops_requests, error_lines, fresh_login, replace_devops_handler, rest_call,
+                              timed, warning_lines)
 
 BOUND = 30  # seconds: far above what any of these commands needs, far below "hangs"
 
@@ -154,9 +153,7 @@ def _reset_page(monkeypatch, token, count):
             response.reset_after_bytes = 2000
             left[0] = None if left[0] is None else left[0] - 1
         return response
-    monkeypatch.setattr(routing, "ROUTES", tuple(dataclasses.replace(route, handler=cut_one_page)
-                                                 if route.handler is original else route
-                                                 for route in routing.ROUTES))
+    replace_devops_handler(monkeypatch, original, cut_one_page)
 
 
 def test_reset_mid_body_of_a_later_page_loses_nothing(sp_env, emulator, devops, monkeypatch):
