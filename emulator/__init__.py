@@ -12,4 +12,4 @@ Use it from Python::
 
 or from a shell (the README demo and the benchmarks do): ``python -m emulator --state-file F``.
 """
-from emulator.core import Emulator  # noqa: F401
+from emulator.app import Emulator  # noqa: F401

@@ -11,7 +11,7 @@ import signal
 import sys
 import time
 
-from emulator.core import Emulator
+from emulator.app import Emulator
 
 
 def main(argv=None):

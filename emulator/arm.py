@@ -10,8 +10,8 @@ import datetime
 import re
 import uuid
 
-from emulator.core import Response
-from emulator.directory import ARM_RESOURCE
+from emulator.constants import ARM_RESOURCE
+from emulator.server import Response
 from emulator.tokens import InvalidToken
 
 # Audiences ARM accepts (with and without the trailing slash, as the real one does).

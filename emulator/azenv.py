@@ -17,6 +17,8 @@ import shutil
 import subprocess
 import sys
 
+from emulator.entra.common import NEXT_DEVICE_CODE_USER_PATH
+
 # Inherited variables that would change what az or MSAL does (credentials, managed identity endpoints,
 # Cloud Shell, cloud metadata from the internet, regional token endpoints).
 DROPPED_PREFIXES = ("AZURE_", "IDENTITY_", "MSI_")
@@ -33,7 +35,6 @@ AZ_SETTINGS = {
 }
 LOOPBACK_HOSTS = "127.0.0.1,localhost"
 USER_ASSIGNED_IDENTITY = "mi-user"
-NEXT_DEVICE_CODE_USER_PATH = "/_emulator/device-code/next-user"
 REDACTED_OPTIONS = ("--password", "-p", "--federated-token")
 
 

@@ -13,10 +13,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Dict, Optional
 
-AZURE_DEVOPS_RESOURCE = "499b84ac-1321-427f-aa17-267ca6975798"
-ARM_RESOURCE = "https://management.core.windows.net/"
-AZ_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
-MSA_TENANT = "00000000-0000-0000-0000-000000000000"
+# Re-exported: tests/unit/test_call.py (on another branch's watch) imports AZURE_DEVOPS_RESOURCE from here.
+from emulator.constants import AZURE_DEVOPS_RESOURCE, MSA_TENANT  # noqa: F401  pylint: disable=unused-import
 
 TENANT_A = "72f988bf-0000-4a00-9a00-00000000000a"   # contoso.example: home of most identities
 TENANT_B = "f8cdef31-0000-4b00-9b00-00000000000b"   # fabrikam.example: alice is a guest here, bob's home

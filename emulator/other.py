@@ -1,6 +1,6 @@
 """A host that belongs to no organization. It answers every request with a small JSON body; the
 request log records what reached it, so tests can prove no Authorization header ever did."""
-from emulator.core import Response
+from emulator.server import Response
 
 
 class OtherHostService:

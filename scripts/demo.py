@@ -14,8 +14,8 @@ import tempfile
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from emulator.app import Emulator  # noqa: E402  pylint: disable=wrong-import-position
 from emulator.azenv import AzEnv  # noqa: E402  pylint: disable=wrong-import-position
-from emulator.core import Emulator  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def show(args, secret=None):

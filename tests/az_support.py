@@ -1,9 +1,13 @@
 """Helpers for the tests that run the real az (tests/e2e, tests/security): decoding tokens, reading az's
 output, and the emulator's request log. Their fixtures live in tests/conftest.py."""
+import dataclasses
 import os
 import subprocess
 
 import jwt
+
+from emulator.constants import DEVOPS_HOSTS
+from emulator.devops import routing
 
 
 def claims(token):
@@ -34,6 +38,14 @@ def is_tenant_probe(entry):
 
 
 def devops_requests(emulator, path_suffix="", probes=False):
-    return [e for e in emulator.log.entries() if e["listener"] in ("devops", "vssps", "vsrm")
+    return [e for e in emulator.log.entries() if e["listener"] in DEVOPS_HOSTS
             and not e["path"].startswith("/_emulator") and e["path"].endswith(path_suffix)
             and (probes or not is_tenant_probe(e))]
+
+
+def replace_devops_handler(monkeypatch, handler, replacement):
+    """Route the emulated Azure DevOps' requests for ``handler`` (a function of emulator.devops.areas) to
+    ``replacement(call)`` for the rest of the test: for answers no fault kind gives."""
+    monkeypatch.setattr(routing, "ROUTES", tuple(
+        dataclasses.replace(route, handler=replacement) if route.handler is handler else route
+        for route in routing.ROUTES))

@@ -15,8 +15,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:  # `pytest` run from elsewhere still finds the emulator package
     sys.path.insert(0, REPO)
 
+from emulator.app import Emulator  # noqa: E402  pylint: disable=wrong-import-position
 from emulator.azenv import AzEnv  # noqa: E402  pylint: disable=wrong-import-position
-from emulator.core import Emulator  # noqa: E402  pylint: disable=wrong-import-position
 
 
 @pytest.fixture(scope="session")

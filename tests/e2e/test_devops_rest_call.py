@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from az_support import az_bytes, claims, devops_requests, error_lines
-from emulator.devops import artifact_sha256
+from emulator.devops.artifacts import artifact_sha256
 from emulator.directory import TENANT_A, TENANT_B
 
 

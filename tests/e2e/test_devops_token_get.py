@@ -4,7 +4,8 @@ import json
 import pytest
 
 from az_support import claims, error_lines, python_az
-from emulator.directory import AZURE_DEVOPS_RESOURCE, SUB_A, SUB_B, TENANT_A, TENANT_B
+from emulator.constants import AZURE_DEVOPS_RESOURCE
+from emulator.directory import SUB_A, SUB_B, TENANT_A, TENANT_B
 
 
 def get_token(env, *args):

@@ -7,7 +7,8 @@ import time
 import pytest
 
 from az_support import claims, devops_requests
-from emulator.directory import AZURE_DEVOPS_RESOURCE, TENANT_A
+from emulator.constants import AZURE_DEVOPS_RESOURCE
+from emulator.directory import TENANT_A
 
 
 @pytest.fixture

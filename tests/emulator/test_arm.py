@@ -2,7 +2,8 @@
 import pytest
 import requests
 
-from emulator.directory import ARM_RESOURCE, AZURE_DEVOPS_RESOURCE, SUB_A, SUB_B, TENANT_A, TENANT_B
+from emulator.constants import ARM_RESOURCE, AZURE_DEVOPS_RESOURCE
+from emulator.directory import SUB_A, SUB_B, TENANT_A, TENANT_B
 from emulator.tokens import TokenIssuer
 
 

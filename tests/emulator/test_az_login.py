@@ -7,8 +7,9 @@ import jwt
 import pytest
 
 from emulator.azenv import AzEnv
-from emulator.directory import AZ_CLI_CLIENT_ID, AZURE_DEVOPS_RESOURCE, SUB_A, SUB_B, TENANT_A, TENANT_B
-from emulator.entra import GRANT_CLIENT_CREDENTIALS, GRANT_MANAGED_IDENTITY, GRANT_REFRESH_TOKEN
+from emulator.constants import AZURE_DEVOPS_RESOURCE, AZ_CLI_CLIENT_ID
+from emulator.directory import SUB_A, SUB_B, TENANT_A, TENANT_B
+from emulator.entra.common import GRANT_CLIENT_CREDENTIALS, GRANT_MANAGED_IDENTITY, GRANT_REFRESH_TOKEN
 
 
 def _devops_token_claims(env, emulator, **kwargs):

@@ -9,8 +9,10 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from emulator.directory import ARM_RESOURCE, AZ_CLI_CLIENT_ID, AZURE_DEVOPS_RESOURCE, TENANT_A, TENANT_B
-from emulator.entra import GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_MANAGED_IDENTITY, GRANT_REFRESH_TOKEN
+from emulator.constants import ARM_RESOURCE, AZURE_DEVOPS_RESOURCE, AZ_CLI_CLIENT_ID
+from emulator.directory import TENANT_A, TENANT_B
+from emulator.entra.common import (GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_MANAGED_IDENTITY,
+                                   GRANT_REFRESH_TOKEN)
 
 DEVOPS_SCOPE = AZURE_DEVOPS_RESOURCE + "/.default"
 ARM_SCOPE = ARM_RESOURCE + "/.default"

@@ -6,9 +6,9 @@ These tests drive the real ``az`` exactly as tests/e2e does: the same fixtures (
 import subprocess
 import time
 
-from az_support import claims, devops_requests, error_lines, is_tenant_probe  # noqa: F401  (re-exported)
-
-DEVOPS_LISTENERS = ("devops", "vssps", "vsrm")
+from az_support import (claims, devops_requests, error_lines, is_tenant_probe,  # noqa: F401  (re-exported)
+                        replace_devops_handler)
+from emulator.constants import DEVOPS_HOSTS
 
 
 def warning_lines(stderr):
@@ -36,7 +36,7 @@ def rest_call(env, emulator, *args, org="contoso", **kwargs):
 
 def api_entries(emulator, since=0):
     """Request-log entries on the Azure DevOps hosts (probes included), from index ``since`` on."""
-    return [e for e in emulator.log.entries()[since:] if e["listener"] in DEVOPS_LISTENERS
+    return [e for e in emulator.log.entries()[since:] if e["listener"] in DEVOPS_HOSTS
             and not e["path"].startswith("/_emulator")]
 
 

@@ -15,8 +15,9 @@ import re
 
 import pytest
 
+from emulator.constants import DEVOPS_HOSTS
 from emulator.directory import SUB_A, TENANT_A
-from security_support import DEVOPS_LISTENERS, error_lines
+from security_support import error_lines
 
 UNREACHABLE_IDENTITY_ENDPOINT = {"IDENTITY_ENDPOINT": "https://127.0.0.1:9/msi/token"}
 
@@ -208,4 +209,4 @@ def test_one_clear_error_and_nothing_sent(outcomes, case):
         assert [(e["listener"], e["method"], e["path"]) for e in entries] == []
     else:
         assert [(e["listener"], e["path"]) for e in entries if "authorization" in e["headers"]] == []
-        assert [e for e in entries if e["listener"] not in DEVOPS_LISTENERS + ("login",)] == []
+        assert [e for e in entries if e["listener"] not in DEVOPS_HOSTS + ("login",)] == []

@@ -12,8 +12,10 @@ import re
 
 import pytest
 
+from emulator.constants import DEVOPS_HOSTS
+from emulator.devops.areas import core, wit
 from emulator.directory import TENANT_B
-from security_support import DEVOPS_LISTENERS, PlainHttpCapture
+from security_support import PlainHttpCapture, replace_devops_handler
 
 REVISIONS = ["-p", "Website", "--path", "{project}/_apis/wit/reporting/workitemrevisions", "--paginate",
              "--query", "length(values)"]
@@ -47,15 +49,13 @@ def redirect(location, path=r"/_apis/projects/Website$"):
 
 def _rewrite_json_answer(ctx, patch, handler, rewrite):
     """Wrap an emulator handler so ``rewrite(request_call, body)`` may change its JSON answer in place."""
-    original = getattr(ctx.service, handler)
-
     def answer(request_call):
-        response = original(request_call)
+        response = handler(request_call)
         body = json.loads(response.body)
         if rewrite(request_call, body):
             response.body = json.dumps(body).encode("utf-8")
         return response
-    patch.setattr(ctx.service, handler, answer)
+    replace_devops_handler(patch, handler, answer)
 
 
 def next_link(link):
@@ -65,7 +65,7 @@ def next_link(link):
             return False
         body.update(nextLink=ctx.fill(link), isLastBatch=False)
         return True
-    return lambda ctx, patch: _rewrite_json_answer(ctx, patch, "_work_item_revisions",
+    return lambda ctx, patch: _rewrite_json_answer(ctx, patch, wit.work_item_revisions,
                                                    lambda call, body: rewrite(ctx, call, body))
 
 
@@ -76,7 +76,7 @@ def resource_area_at(location):
             return False
         body["locationUrl"] = ctx.fill(location)
         return True
-    return lambda ctx, patch: _rewrite_json_answer(ctx, patch, "_get_resource_area",
+    return lambda ctx, patch: _rewrite_json_answer(ctx, patch, core.get_resource_area,
                                                    lambda call, body: rewrite(ctx, call, body))
 
 
@@ -213,7 +213,7 @@ def under(path, org):
 def misdirected(entries, org):
     """Requests that carried Authorization anywhere but the organization's own paths on its own hosts."""
     return [(e["listener"], e["method"], e["path"]) for e in sent_with_token(entries)
-            if e["listener"] not in DEVOPS_LISTENERS or not under(e["path"], org)]
+            if e["listener"] not in DEVOPS_HOSTS or not under(e["path"], org)]
 
 
 def clear_text_tokens(plain_requests):

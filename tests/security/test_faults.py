@@ -10,10 +10,11 @@ import os
 
 import pytest
 
-from emulator import devops_model as model
-from emulator.devops import artifact_sha256
-from security_support import (bearer, devops_requests, error_lines, fresh_login, rest_call, timed,
-                              warning_lines)
+from emulator.devops import model
+from emulator.devops.areas import core
+from emulator.devops.artifacts import artifact_sha256
+from security_support import (bearer, devops_requests, error_lines, fresh_login, replace_devops_handler, rest_call,
+                              timed, warning_lines)
 
 BOUND = 30  # seconds: far above what any of these commands needs, far below "hangs"
 
@@ -140,10 +141,10 @@ def test_reset_mid_body_of_a_json_get_is_retried(sp_env, emulator, devops):
     assert cut["connection_id"] != again["connection_id"]  # the broken connection was not reused
 
 
-def _reset_page(monkeypatch, service, token, count):
+def _reset_page(monkeypatch, token, count):
     """Cut the body of the projects page with this continuation token after 2000 bytes, ``count`` times
     (None: always). The emulator's faults match paths only, and every page has the same path."""
-    original = service._list_projects  # pylint: disable=protected-access
+    original = core.list_projects
     left = [count]
 
     def cut_one_page(call):
@@ -152,11 +153,11 @@ def _reset_page(monkeypatch, service, token, count):
             response.reset_after_bytes = 2000
             left[0] = None if left[0] is None else left[0] - 1
         return response
-    monkeypatch.setattr(service, "_list_projects", cut_one_page)
+    replace_devops_handler(monkeypatch, original, cut_one_page)
 
 
 def test_reset_mid_body_of_a_later_page_loses_nothing(sp_env, emulator, devops, monkeypatch):
-    _reset_page(monkeypatch, devops, "100", 1)
+    _reset_page(monkeypatch, "100", 1)
     result, _ = paged_projects(sp_env, emulator)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == all_projects(emulator)
@@ -165,7 +166,7 @@ def test_reset_mid_body_of_a_later_page_loses_nothing(sp_env, emulator, devops, 
 
 
 def test_paginate_to_a_file_fails_without_touching_the_file(sp_env, emulator, devops, monkeypatch, tmp_path):
-    _reset_page(monkeypatch, devops, "200", None)
+    _reset_page(monkeypatch, "200", None)
     target = tmp_path / "projects.json"
     target.write_bytes(b"the previous export\n")
     result, seconds = paged_projects(sp_env, emulator, "--output-file", str(target), "--max-retries", "1")

@@ -1,13 +1,15 @@
-"""The emulator's plumbing: HTTPS listeners on 127.0.0.1, the request log, and the lifetime limits.
+"""The emulator's HTTP plumbing, shared by every service: :class:`Request`, :class:`Response`, the
+:class:`RequestLog`, and the HTTPS listener (:class:`Listener`) on 127.0.0.1.
 
 Each *listener* is one HTTPS origin (its own port) played by one *service* object with a
 ``handle(request) -> Response`` method. Services never touch sockets: faults such as a stall,
 a connection reset mid-body or a streamed body are described on the :class:`Response`.
+The listener's *owner* (:class:`emulator.app.Emulator`) gives it ``log``, ``max_requests``,
+``stop_soon(reason)`` and ``services``; this module imports no service and not the owner.
 """
 import http.server
 import itertools
 import json
-import os
 import socket
 import socketserver
 import ssl
@@ -19,14 +21,13 @@ from typing import Iterable, List, Optional, Tuple, Union
 from urllib.parse import parse_qs, unquote, urlsplit
 
 HOST = "127.0.0.1"
-LISTENERS = ("login", "arm", "devops", "other", "vssps", "vsrm")  # vssps, vsrm: more Azure DevOps hosts
 
 
 @dataclass
 class Request:
     """One parsed HTTP request, as a service sees it."""
     method: str
-    listener: str            # which origin received it: login | arm | devops | other
+    listener: str            # which origin received it: login | arm | other | one of DEVOPS_HOSTS
     port: int
     host: str                # the Host header as sent
     raw_path: str            # path as sent, still percent-encoded, without the query
@@ -113,7 +114,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass  # the request log is the record; keep stderr quiet
 
     def _dispatch(self):
-        emu = self.server.emulator
+        emu = self.server.owner
         split = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
@@ -224,12 +225,13 @@ def _truncate(chunks, budget):
     yield _RESET
 
 
-class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+class Listener(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    """One HTTPS origin on 127.0.0.1 (a port of its own); each connection is served on a thread."""
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, emulator, listener, ssl_context):
-        self.emulator = emulator
+    def __init__(self, owner, listener, ssl_context):
+        self.owner = owner
         self.listener = listener
         self._ssl_context = ssl_context
         self._connection_numbers = itertools.count(1)
@@ -256,118 +258,13 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         pass  # client resets are expected in fault tests
 
 
-class Emulator:
-    """Starts the listeners and services; stops by itself after ``max_seconds`` or ``max_requests``."""
-
-    def __init__(self, workdir, max_seconds=900, max_requests=200_000, token_lifetime=3600):
-        from emulator.directory import Directory
-        from emulator.tokens import TokenIssuer
-        self.workdir = os.path.abspath(workdir)
-        os.makedirs(self.workdir, exist_ok=True)
-        self.max_seconds = max_seconds
-        self.max_requests = max_requests
-        self.token_lifetime = token_lifetime
-        self.log = RequestLog()
-        self.directory = Directory(self.workdir)
-        self.tokens = TokenIssuer()
-        self.services = {}
-        self.urls = {}
-        self.ca_bundle = os.path.join(self.workdir, "emulator-ca.pem")
-        self._servers = []
-        self._stopped = threading.Event()
-        self.stop_reason = None
-
-    # -- lifecycle -----------------------------------------------------------------------------
-    def start(self):
-        import trustme
-        ca = trustme.CA(organization_name="devops-token emulator test CA")
-        ca.cert_pem.write_to_path(self.ca_bundle)
-        leaf = ca.issue_cert("127.0.0.1", "localhost", "::1")
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        leaf.configure_cert(context)
-        for name in LISTENERS:
-            server = _Server(self, name, context)
-            self._servers.append(server)
-            host = "localhost" if name == "other" else HOST  # a different host, for containment tests
-            self.urls[name] = "https://%s:%d" % (host, server.server_address[1])
-        self._make_services()
-        for server in self._servers:
-            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
-                             name="emulator-" + server.listener, daemon=True).start()
-        timer = threading.Timer(self.max_seconds, self.stop_soon, args=("lifetime of %ss over" % self.max_seconds,))
-        timer.daemon = True
-        timer.start()
-        return self
-
-    def _make_services(self):
-        from emulator.arm import ArmService
-        from emulator.devops import DevOpsService
-        from emulator.entra import EntraService
-        from emulator.other import OtherHostService
-        devops = DevOpsService(self)  # one instance plays all three Azure DevOps hosts
-        self.services = {
-            "login": EntraService(self),
-            "arm": ArmService(self),
-            "devops": devops,
-            "other": OtherHostService(self),
-            "vssps": devops,
-            "vsrm": devops,
-        }
-
-    def stop_soon(self, reason):
-        """Stop from any thread, including a handler thread (shutdown() would deadlock there)."""
-        threading.Thread(target=self.stop, args=(reason,), daemon=True).start()
-
-    def stop(self, reason="stopped by owner"):
-        if self._stopped.is_set():
-            return
-        self.stop_reason = reason
-        self._stopped.set()
-        for server in self._servers:
-            server.shutdown()
-            server.server_close()
-
-    def wait(self, timeout=None):
-        return self._stopped.wait(timeout)
-
-    @property
-    def stopped(self):
-        return self._stopped.is_set()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    # -- addresses -----------------------------------------------------------------------------
-    @property
-    def login_url(self):
-        """The Entra authority host (tenants below it), also the managed identity endpoint."""
-        return self.urls["login"]
-
-    @property
-    def arm_url(self):
-        return self.urls["arm"] + "/"
-
-    @property
-    def devops_url(self):
-        """Organization URLs are ``devops_url + "/" + org``."""
-        return self.urls["devops"]
-
-    @property
-    def other_url(self):
-        """A host that is no organization's: any Authorization header reaching it is a leak."""
-        return self.urls["other"]
-
-    def org_url(self, org):
-        return "%s/%s" % (self.devops_url, org)
-
-    def describe(self):
-        """A JSON-able summary for scripts (``python -m emulator`` prints it)."""
-        return {
-            "ca_bundle": self.ca_bundle, "urls": dict(self.urls), "login_url": self.login_url,
-            "arm_url": self.arm_url, "devops_url": self.devops_url,
-            "identity_endpoint": self.services["login"].identity_endpoint if self.services else None,
-            "identity_header": self.directory.identity_header, "pid": os.getpid(),
-        }
+def tls_context(ca_bundle):
+    """A server TLS context with a fresh certificate for 127.0.0.1/localhost, signed by a throwaway test CA
+    whose certificate is written to ``ca_bundle`` (clients trust it through REQUESTS_CA_BUNDLE)."""
+    import trustme
+    ca = trustme.CA(organization_name="devops-token emulator test CA")
+    ca.cert_pem.write_to_path(ca_bundle)
+    leaf = ca.issue_cert("127.0.0.1", "localhost", "::1")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    leaf.configure_cert(context)
+    return context

@@ -1,4 +1,5 @@
-"""Azure Repos over smart HTTP, played by the real `git http-backend` (CGI) behind the emulated Azure DevOps.
+"""Git area: Azure Repos over smart HTTP, played by the real `git http-backend` (CGI) behind the emulated Azure
+DevOps.
 
 Each project has one repository named like the project (as a new Azure DevOps project does), created on first
 use as a bare repository with one commit, under ``{workdir}/git``. Pushes are accepted.
@@ -8,11 +9,22 @@ import subprocess
 import tempfile
 import threading
 
-from emulator.core import Response
+from emulator.devops.errors import ApiError
+from emulator.server import Response
 
 _LOCK = threading.Lock()
 _GIT_IDENTITY = {"GIT_AUTHOR_NAME": "Emulator", "GIT_AUTHOR_EMAIL": "emulator@example.invalid",
                  "GIT_COMMITTER_NAME": "Emulator", "GIT_COMMITTER_EMAIL": "emulator@example.invalid"}
+
+
+def smart_http(call):
+    project = call.project()
+    if call.groups["repo"].lower() != project.name.lower():
+        raise ApiError(404, "GitRepositoryNotFoundException",
+                       "TF401019: The Git repository with name or identifier %s does not exist or you do not "
+                       "have permissions for the operation you are attempting." % call.groups["repo"])
+    root, repo_dir = repository(call.emulator.workdir, call.org.name, project)
+    return serve(call.request, root, repo_dir, call.groups["git_path"], call.caller.account)
 
 
 def repository(workdir, org, project):

@@ -1,0 +1,18 @@
+"""Identifiers the emulated services share, each stated once.
+
+``DEVOPS_HOSTS`` are the listeners played by the Azure DevOps service: the organization host
+(``dev.azure.com/{org}``), the identity host (``vssps.dev.azure.com/{org}``, Graph) and the release host
+(``vsrm.dev.azure.com/{org}``). Adding an Azure DevOps host is one entry here; routes then name it.
+"""
+
+# The Azure DevOps resource (application) id, the audience of its Entra tokens
+# (https://learn.microsoft.com/azure/devops/integrate/get-started/authentication/service-principal-managed-identity).
+AZURE_DEVOPS_RESOURCE = "499b84ac-1321-427f-aa17-267ca6975798"
+# The tenant of Microsoft-account (MSA) backed organizations: the all-zero tenant.
+MSA_TENANT = "00000000-0000-0000-0000-000000000000"
+# Azure Resource Manager's classic resource id, the audience az asks for on login.
+ARM_RESOURCE = "https://management.core.windows.net/"
+# The Azure CLI's public client id (azure.cli.core._profile).
+AZ_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+
+DEVOPS_HOSTS = ("devops", "vssps", "vsrm")

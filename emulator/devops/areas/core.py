@@ -1,0 +1,72 @@
+"""Core area: the organization's home page, projects, connectionData and resource areas."""
+import html
+
+from emulator.devops import model
+from emulator.devops.call import numeric_token
+from emulator.devops.errors import ApiError
+from emulator.server import Response
+
+# areaId -> (name, listener whose URL is the locationUrl)
+RESOURCE_AREAS = {
+    "79134c72-4a58-4b42-976c-04e7115f32bf": ("core", "devops"),
+    "5264459e-e5e0-4bd8-b118-0985e68a4ec5": ("wit", "devops"),
+    "5d6898bb-45ec-463f-95f9-54d49c71752e": ("build", "devops"),
+    "4e080c62-fa21-4fbc-8fef-2a10a2b38049": ("git", "devops"),
+    "bb1e7ec9-e901-4b68-999a-de7012b920f8": ("graph", "vssps"),
+    "efc2f575-36ef-48e9-b672-0c6fb4a48ac5": ("release", "vsrm"),
+}
+
+
+def org_home(call):
+    page = "<!DOCTYPE html><html><head><title>Projects - Home</title></head><body><h1>%s</h1></body></html>"
+    return Response.text(200, page % html.escape(call.org.name), content_type="text/html; charset=utf-8")
+
+
+def list_projects(call):
+    projects = call.projects()
+    top = call.int_arg("$top", 100, minimum=1)
+    token = call.arg("continuationToken")
+    start = numeric_token(token) if token else call.int_arg("$skip", 0)
+    page = projects[start:start + top]
+    headers = [("x-ms-continuationtoken", str(start + top))] if start + top < len(projects) else []
+    org_url = call.org_url()
+    return call.ok({"count": len(page), "value": [model.project_json(p, org_url) for p in page]}, headers)
+
+
+def get_project(call):
+    project = model.find_project(call.projects(), call.groups["project_ref"])
+    return call.ok(model.project_json(project, call.org_url(), detailed=True))
+
+
+def connection_data(call):
+    identity = model.connection_identity(call.caller)
+    listener = call.request.listener
+    owner = model.SPS_SERVICE_OWNER if listener == "vssps" else model.TFS_SERVICE_OWNER
+    location = {"serviceOwner": owner, "defaultAccessMappingMoniker": "PublicAccessMapping",
+                "lastChangeId": 2084321, "lastChangeId64": 2084321}
+    if (call.arg("connectOptions") or "").lower() in ("1", "includeservices"):
+        location["accessMappings"] = [{"displayName": "Public Access Mapping", "moniker": "PublicAccessMapping",
+                                       "accessPoint": call.service.host_url(listener) + "/",
+                                       "serviceOwner": owner, "virtualDirectory": call.org.name}]
+    return call.ok({"authenticatedUser": identity, "authorizedUser": dict(identity),
+                    "instanceId": model.stable_id(call.org.name, "collection"),
+                    "deploymentId": model.DEPLOYMENT_ID, "deploymentType": "hosted",
+                    "locationServiceData": location})
+
+
+def _area_json(call, area_id):
+    name, listener = RESOURCE_AREAS[area_id]
+    return {"id": area_id, "name": name, "locationUrl": call.org_url(listener) + "/"}
+
+
+def list_resource_areas(call):
+    areas = [_area_json(call, area) for area in RESOURCE_AREAS]
+    return call.ok({"count": len(areas), "value": areas})
+
+
+def get_resource_area(call):
+    area = call.groups["area"].lower()
+    if area not in RESOURCE_AREAS:
+        raise ApiError(404, "ResourceAreaNotFoundException",
+                       "Resource area with id %s was not found." % call.groups["area"])
+    return call.ok(_area_json(call, area))

@@ -1,0 +1,86 @@
+"""Work item tracking area: work items (JSON Patch), WIQL, and the revisions report (body continuation)."""
+from urllib.parse import quote
+
+from emulator.devops import model, work_items
+from emulator.devops.call import numeric_token
+from emulator.devops.errors import ApiError
+
+
+def _wanted_fields(call):
+    raw = call.arg("fields")
+    return {f.strip().lower() for f in raw.split(",") if f.strip()} if raw else None
+
+
+def create_work_item(call):
+    project = call.project()
+    ops = work_items.parse_patch(call.request.body)
+    org_url = call.org_url()
+    item = call.service.work_items.create(project, call.groups["type"], ops, call.caller, org_url)
+    return call.ok(work_items.work_item_json(item, org_url))
+
+
+def get_work_item(call):
+    call.optional_project()
+    item = call.service.work_items.get(call.org.name, int(call.groups["id"]))
+    return call.ok(work_items.work_item_json(item, call.org_url(), _wanted_fields(call)))
+
+
+def update_work_item(call):
+    call.optional_project()
+    ops = work_items.parse_patch(call.request.body)
+    org_url = call.org_url()
+    item = call.service.work_items.update(call.org.name, int(call.groups["id"]), ops, call.caller, org_url)
+    return call.ok(work_items.work_item_json(item, org_url))
+
+
+def list_work_items(call):
+    call.optional_project()
+    ids = [part for part in (call.arg("ids") or "").split(",") if part.strip()]
+    if not ids:
+        raise ApiError(400, "ArgumentNullException", "Value cannot be null.\r\nParameter name: ids")
+    omit = (call.arg("errorPolicy") or "").lower() == "omit"
+    org_url, values = call.org_url(), []
+    for ident in ids:
+        try:
+            item = call.service.work_items.get(call.org.name, int(ident))
+            values.append(work_items.work_item_json(item, org_url, _wanted_fields(call)))
+        except (ApiError, ValueError):
+            if not omit:
+                raise ApiError(404, "WorkItemUnauthorizedAccessException", "TF401232: Work item %s does "
+                               "not exist, or you do not have permissions to read it." % ident,
+                               event_id=3200) from None
+            values.append(None)
+    return call.ok({"count": len(values), "value": values})
+
+
+def wiql(call):
+    project = call.optional_project()
+    query = call.json_body().get("query")
+    if not query:
+        raise ApiError(400, "ArgumentNullException", "Value cannot be null.\r\nParameter name: wiql")
+    columns, conditions = work_items.parse_wiql(query)
+    macros = {"@project": project.name if project else None, "@me": call.caller.account}
+    store = call.service.work_items
+    items = store.in_project(project) if project else store.in_org(call.org.name)
+    hits = [i for i in items if work_items.wiql_matches(i, conditions, macros)]
+    top = call.int_arg("$top", None, minimum=1)
+    org_url = call.org_url()
+    return call.ok({
+        "queryType": "flat", "queryResultType": "workItem", "asOf": model.now_iso(),
+        "columns": work_items.wiql_columns(columns, org_url),
+        "workItems": [{"id": i.id, "url": "%s/_apis/wit/workItems/%d" % (org_url, i.id)} for i in hits[:top]]})
+
+
+def work_item_revisions(call):
+    project = call.optional_project() or call.projects()[0]
+    size = call.int_arg("$maxPageSize", 1000, minimum=1)
+    token = call.arg("continuationToken")
+    start = numeric_token(token) if token else 0
+    end = min(start + size, model.REVISIONS_PER_PROJECT)
+    next_token = "%d;%d" % (end, 638400000 + end)
+    link = "%s/_apis/wit/reporting/workItemRevisions?continuationToken=%s&api-version=%s" % (
+        call.org_url() + ("/" + quote(project.name) if call.groups.get("project") else ""),
+        quote(next_token), call.version.text)
+    return call.ok({"values": [model.revision_json(project, i) for i in range(start, end)],
+                    "nextLink": link, "continuationToken": next_token,
+                    "isLastBatch": end >= model.REVISIONS_PER_PROJECT})
