@@ -44,7 +44,11 @@ class AzCommandError(RuntimeError):
     def __init__(self, args, result):
         shown = []
         for index, arg in enumerate(args):
-            shown.append("***" if index and args[index - 1] in REDACTED_OPTIONS else arg)
+            if index and args[index - 1] in REDACTED_OPTIONS:
+                arg = "***"
+            elif arg.split("=", 1)[0] in REDACTED_OPTIONS and "=" in arg:
+                arg = arg.split("=", 1)[0] + "=***"
+            shown.append(arg)
         super().__init__(f"az {' '.join(shown)} exited with {result.returncode}\n"
                          f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}")
         self.result = result
@@ -136,7 +140,8 @@ class AzEnv:
         args = ["login", "--service-principal", "--username", principal["app_id"],
                 "--tenant", tenant or principal["home_tenant"]]
         if principal.get("secret"):
-            args += ["--password", principal["secret"]]
+            # One word: a secret that begins with "-" would otherwise be read by argparse as an option.
+            args += ["--password=" + principal["secret"]]
         else:
             args += ["--certificate", principal["cert_path"]]
         return self.az_json(*args)

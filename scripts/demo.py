@@ -19,7 +19,7 @@ from emulator.azenv import AzEnv  # noqa: E402  pylint: disable=wrong-import-pos
 
 
 def show(args, secret=None):
-    words = ["***" if secret and arg == secret else arg for arg in args]
+    words = [arg.replace(secret, "***") if secret else arg for arg in args]
     print("\n$ az " + " ".join(shlex.quote(word) for word in words), flush=True)
 
 
@@ -57,7 +57,7 @@ def main():
             env.register_cloud()
             print("\n(az cloud register + az cloud set: the emulator is the active cloud)")
             bot = env.identity("ci-bot")
-            run(env, "login", "--service-principal", "--username", bot["app_id"], "--password", bot["secret"],
+            run(env, "login", "--service-principal", "--username", bot["app_id"], "--password=" + bot["secret"],
                 "--tenant", bot["home_tenant"], "--query", "[].{subscription:name, tenant:tenantId}", "-o", "table",
                 secret=bot["secret"])
             run(env, "devops-token", "get", "--query", "{tokenType:tokenType, tenant:tenant, expiresOn:expiresOn}",

@@ -10,8 +10,9 @@ from unittest import mock
 import pytest
 
 from emulator import Emulator
-from emulator.devops_model import artifact_sha256
-from emulator.directory import AZURE_DEVOPS_RESOURCE, TENANT_A, TENANT_B
+from emulator.devops.artifacts import artifact_sha256
+from emulator.constants import AZURE_DEVOPS_RESOURCE
+from emulator.directory import TENANT_A, TENANT_B
 
 
 @pytest.fixture(scope="module")
