@@ -25,6 +25,9 @@ class Plan:
     output_file: Optional[str]
     extra_bases: List[str]
     note: Optional[str] = None
+    version_base: Optional[str] = None   # the host whose api-versions apply (org URL or service host URL)
+    auto_version: bool = False           # devops-token chose the api-version (none was given)
+    version_source: Optional[str] = None
 
 
 def run(cli_ctx, options):
@@ -43,7 +46,15 @@ def run(cli_ctx, options):
         tokens = None if the_plan.spec.user_authorization else TokenSource(
             cli_ctx, the_plan.organization, transport, tenant=options.tenant)
         client = DevOpsClient(the_plan.organization, tokens, transport, the_plan.extra_bases)
-        return execute(cli_ctx, options, the_plan, client)
+        return execute(cli_ctx, options, the_plan, versioned(cli_ctx, the_plan, client))
+
+
+def versioned(cli_ctx, the_plan, client):
+    """The client behind api-version negotiation (see _versions)."""
+    from azext_devopstoken._negotiate import VersionedSender
+    from azext_devopstoken._versions import LocationCache
+    return VersionedSender(client, LocationCache(cli_ctx.config.config_dir), the_plan.version_base or
+                           the_plan.organization.url, the_plan.auto_version)
 
 
 def _check_numbers(options):
@@ -73,7 +84,7 @@ def plan(cli_ctx, options, transport):
     headers = CaseInsensitiveDict(_request.parse_pairs(options.headers, '--headers'))
     body, content_type = _request.encode_body(options.body, options.content_type or headers.get('Content-Type'))
     output_file = check_output_file(options.output_file) if options.output_file else None
-    extra_bases, note = [], None
+    extra_bases, note, base = [], None, None
     if _request.is_absolute(options.path):
         if options.service:
             raise InvalidArgumentValueError('--service applies to a relative --path; this one is a full URL.')
@@ -88,11 +99,52 @@ def plan(cli_ctx, options, transport):
             extra_bases.append(base)
         path = _request.expand_placeholders(options.path, {'project': project, 'organization': organization.name})
         url, path_params = _request.build_url(base, path)
-    params = _request.add_api_version(path_params + params, headers, options.api_version)
     if content_type:
         headers['Content-Type'] = content_type  # replaces a Content-Type given in any casing
-    spec = CallSpec(options.method, url, params, headers, body)
-    return Plan(organization, spec, output_file, extra_bases, note)
+    the_plan = Plan(organization, CallSpec(options.method, url, path_params + params, headers, body), output_file,
+                    extra_bases, note)
+    the_plan.version_base = _version_base(organization, url, None if _request.is_absolute(options.path) else base)
+    _plan_api_version(cli_ctx, the_plan, options.api_version)
+    return the_plan
+
+
+def _plan_api_version(cli_ctx, the_plan, api_version):
+    """The api-version: --api-version, or one already given, or 7.1 chosen by devops-token (then negotiable,
+    and pre-selected from cached location data); none for OData and git paths."""
+    from azext_devopstoken import _request
+    spec = the_plan.spec
+    takes = _request.takes_api_version(spec.url)
+    the_plan.auto_version = takes and not api_version and not _request.has_api_version(spec.params, spec.headers)
+    if takes or api_version:
+        spec.params = _request.add_api_version(spec.params, spec.headers, api_version)
+    if the_plan.auto_version:
+        _preselect_version(cli_ctx, the_plan)
+
+
+def _version_base(organization, url, base):
+    """The base URL whose location data covers ``url``: the one the path was put under, else the organization
+    URL on its own host, else the first path segment of the URL's host."""
+    from urllib.parse import urlsplit
+    if base:
+        return base.rstrip('/')
+    parts = urlsplit(url)
+    if parts.netloc.lower() == organization.host:
+        return organization.url
+    first = [s for s in parts.path.split('/') if s][:1]
+    return '%s://%s/%s' % (parts.scheme, parts.netloc, first[0] if first else '')
+
+
+def _preselect_version(cli_ctx, the_plan):
+    """Use what cached location data says for this route (no request), so a refused version is not sent again."""
+    from azext_devopstoken import _versions
+    from azext_devopstoken._negotiate import current_version, with_version
+    entry = _versions.LocationCache(cli_ctx.config.config_dir).get(the_plan.version_base)
+    version, source = _versions.cached_choice(entry, _versions.sub_path_of(the_plan.spec.url, the_plan.version_base),
+                                              current_version(the_plan.spec.params) or _versions.DEFAULT_API_VERSION)
+    the_plan.version_source = source
+    if source != 'default':
+        the_plan.spec.params = with_version(the_plan.spec.params, version)
+        logger.debug('api-version %s for %s, from %s.', version, the_plan.spec.url, source)
 
 
 def _absolute_url(organization, path):
@@ -112,25 +164,62 @@ def _absolute_url(organization, path):
                                                                                    keep_blank_values=True)
 
 
+RESOURCE_AREAS_VERSION = '7.1-preview.1'   # Location is preview-only (Python SDK v7_0: '7.0-preview.1')
+
+
 def _locate_service(organization, service, transport):
-    """A service host's URL from the organization's resource areas (asked without a token)."""
+    """A service host's URL from the organization's resource areas (asked without a token), as the SDKs do
+    (Python ``connection.py``, Node ``WebApi.ts``): an empty or null list — what Azure DevOps Server answers — means
+    the collection URL itself; a service without a resource area (analytics) lives there too on a Server."""
     from azure.cli.core.azclierror import ResourceNotFoundError
     from azext_devopstoken._org import SERVICE_RESOURCE_AREAS
-    from azext_devopstoken._http import user_agent
-    url = '%s/_apis/resourceAreas/%s' % (organization.url, SERVICE_RESOURCE_AREAS[service])
-    response = transport.send('GET', url, [('api-version', '7.1-preview.1')],
-                              {'Accept': 'application/json', 'User-Agent': user_agent()}, None)
-    location = None
-    if response.ok:
-        try:
-            location = (response.json() or {}).get('locationUrl')
-        except ValueError:
-            location = None
-    if not location or not location.lower().startswith('https://'):
+    if service not in SERVICE_RESOURCE_AREAS:
+        return organization.url
+    response = _resource_areas(organization, transport)
+    areas = _resource_area_list(response)
+    if areas is not None and not areas:
+        logger.debug('%s has no resource areas (Azure DevOps Server): %s is the collection URL.',
+                     organization.url, service)
+        return organization.url
+    wanted = SERVICE_RESOURCE_AREAS[service]
+    location = next((a.get('locationUrl') for a in areas or () if isinstance(a, dict)
+                     and str(a.get('id', '')).lower() == wanted), None)
+    if not isinstance(location, str) or not location.lower().startswith('https://'):
         raise ResourceNotFoundError('%s does not say where its %s service is (resource area lookup answered %d).'
                                     % (organization.url, service, response.status_code))
     logger.debug('The %s service of %s is at %s', service, organization.url, location)
     return location.rstrip('/')
+
+
+def _resource_areas(organization, transport):
+    """``GET {org}/_apis/resourceAreas``; an older server's "out of range" refusal is retried once with its
+    latest version (the message names it)."""
+    from azext_devopstoken._http import user_agent
+    from azext_devopstoken._versions import refusal
+    url = '%s/_apis/resourceAreas' % organization.url
+    headers = {'Accept': 'application/json', 'User-Agent': user_agent()}
+    response = transport.send('GET', url, [('api-version', RESOURCE_AREAS_VERSION)], headers, None)
+    found = refusal(response)
+    if found is not None and found.server_max:
+        response.close()
+        response = transport.send('GET', url, [('api-version', found.server_max + '-preview.1')], headers, None)
+    return response
+
+
+def _resource_area_list(response):
+    """The list of areas (``[]`` for ``{"count": 0, "value": null}``), or None when the answer is no such list."""
+    if not response.ok:
+        return None
+    try:
+        document = response.json()
+    except ValueError:
+        return None
+    if not isinstance(document, dict):
+        return None
+    value = document.get('value')
+    if value is None and document.get('count') == 0 or value == []:
+        return []
+    return value if isinstance(value, list) else None
 
 
 def describe(cli_ctx, options, the_plan):
@@ -157,6 +246,8 @@ def describe(cli_ctx, options, the_plan):
     }
     if the_plan.note:
         result['note'] = the_plan.note
+    if the_plan.version_source and the_plan.version_source != 'default':
+        result['apiVersionFrom'] = the_plan.version_source
     return result
 
 

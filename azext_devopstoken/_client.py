@@ -68,7 +68,14 @@ class DevOpsClient:
         return self.organization.owns(url, self.extra_bases)
 
     def send(self, method, url, params, headers, body, stream=False):
-        """The successful response, or an az error. A 401 on an expired token gets one retry with a new one."""
+        """The successful response, or an az error."""
+        response = self.send_raw(method, url, params, headers, body, stream)
+        self.check(response)
+        return response
+
+    def send_raw(self, method, url, params, headers, body, stream=False):
+        """The final response, any status (connection failures are az errors). A 401 on an expired token gets
+        one retry with a new one."""
         from azext_devopstoken._http import GaveUp
         try:
             response = self._send(method, url, params, headers, body, stream)
@@ -79,7 +86,6 @@ class DevOpsClient:
         except GaveUp as ex:
             from azext_devopstoken._errors import devops_unreachable
             raise devops_unreachable(ex.cause, ex.attempts) from None
-        self.check(response)
         return response
 
     def _send(self, method, url, params, headers, body, stream):

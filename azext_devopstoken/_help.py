@@ -54,14 +54,21 @@ helps['devops-rest call'] = """
 type: command
 short-summary: Call an Azure DevOps REST API.
 long-summary: >
-    The call goes to --path under the organization (--org, or a configured default), with api-version 7.1
-    unless given, the headers X-TFS-FedAuthRedirect: Suppress and X-VSS-ForceMsaPassThrough: true, and a
+    The call goes to --path under the organization (--org, or a configured default), with an api-version
+    (see below), the headers X-TFS-FedAuthRedirect: Suppress and X-VSS-ForceMsaPassThrough: true, and a
     Microsoft Entra token for Azure DevOps as Bearer authorization. The token is sent only to the organization
     and its service hosts, and never appears in logs (--debug shows it as <redacted>).
     JSON answers are printed through az, so --query and every --output format work; other text is written to
     stdout unchanged; --output-file streams any body to a file. Throttling (429), 502/503/504 and refused
     connections are retried with backoff, honouring Retry-After; POST and PATCH are retried only when the
     server cannot have processed them. A 404 exits with code 3, as az does.
+    api-version: without --api-version, 7.1 is sent; about a quarter of Azure DevOps routes (Graph, audit,
+    dashboards, connectionData, ...) accept only a -preview version, and Azure DevOps Server accepts nothing newer
+    than its release (7.0 for Server 2022). When the service refuses 7.1 for either reason, devops-token reads the
+    host's API resource locations (OPTIONS {org}/_apis, as the Azure DevOps SDKs do; cached for 12 hours) and
+    retries once with the version they give (else the one the refusal names), then keeps it for every page.
+    Released routes cost no extra request; a refused route costs two, the first time only. With --api-version the
+    version is sent as given and a refusal is an error naming the version to use.
 examples:
   - name: List the projects of an organization as a table.
     text: az devops-rest call --org contoso --path _apis/projects --query "value[].{name:name, id:id}" -o table
@@ -75,8 +82,8 @@ examples:
     text: az devops-rest call --org contoso -p Fabrikam -m POST --path "{project}/_apis/wit/workitems/$Task" --body @new-task.json
   - name: Download a build artifact to a file.
     text: az devops-rest call --org contoso -p Fabrikam --path "{project}/_apis/build/builds/42/artifacts" --query-parameters artifactName=drop $format=zip --output-file drop.zip
-  - name: Call a Graph API on the organization's vssps host.
-    text: az devops-rest call --org contoso --service vssps --path _apis/graph/users --api-version 7.1-preview.1 --paginate
+  - name: Call a Graph API on the organization's vssps host (preview-only; the api-version is found for you).
+    text: az devops-rest call --org contoso --service vssps --path _apis/graph/users --paginate
   - name: See exactly what would be sent, without sending anything.
     text: >
         az devops-rest call --org contoso -m POST --path "Fabrikam/_apis/wit/wiql" --body "{\\"query\\": \\"SELECT [System.Id] FROM WorkItems\\"}" --dry-run

@@ -32,8 +32,8 @@ WORK_ITEMS = Location("72c7ddf8-2cdc-4f60-90cd-ab71c14a399b", _WIT, "workItems",
 WIQL = Location("1a9c53f7-f243-4447-b110-35ef023636e4", _WIT, "wiql", "{project}/{team}/_apis/{area}/{resource}", 2)
 REVISIONS = Location("f828fe59-dd87-495d-a17c-7a8d6211ca6c", _WIT, "workItemRevisions",
                      "{project}/_apis/{area}/reporting/{resource}", 2)
-BUILDS = Location("0cd358e1-9217-4d94-8269-1c1ee6f93dcf", _BUILD, "builds", "{project}/_apis/{area}/{resource}/{buildId}",
-                  7)
+BUILDS = Location("0cd358e1-9217-4d94-8269-1c1ee6f93dcf", _BUILD, "builds",
+                  "{project}/_apis/{area}/{resource}/{buildId}", 7)
 ARTIFACTS = Location("1db06c96-014e-44e1-ac91-90b2d4b3e984", _BUILD, "artifacts",
                      "{project}/_apis/{area}/builds/{buildId}/{resource}", 5)
 LOGS = Location("35a80daf-7f30-45fc-86e8-6b813d9c90df", _BUILD, "logs",
