@@ -277,11 +277,18 @@ def execute(cli_ctx, options, the_plan, client):
     if the_plan.output_file:
         return _download(spec, client, the_plan.output_file)
     response = client.send(spec.method, spec.url, spec.params, spec.headers, spec.body)
-    from azext_devopstoken._paging import CONTINUATION_HEADER
-    if (response.headers.get(CONTINUATION_HEADER) or '').strip():
-        logger.warning('Azure DevOps has more results than this page (%s); add --paginate to get them all.',
-                       CONTINUATION_HEADER)
-    return _single_result(cli_ctx, response)
+    result = _single_result(cli_ctx, response)
+    _warn_if_more(response, result, spec.params)
+    return result
+
+
+def _warn_if_more(response, document, params):
+    """Without --paginate: say so when the page has a continuation, or looks full."""
+    from azext_devopstoken._paging import looks_full, next_page
+    if next_page(response.headers, document):
+        logger.warning('Azure DevOps has more results than this page; add --paginate to get them all.')
+    elif looks_full(document, params):
+        logger.warning('This page is full, so there may be more results; add --paginate to get them all.')
 
 
 def _single_result(cli_ctx, response):
@@ -322,11 +329,12 @@ def _download(spec, client, target):
 
 
 def _paginate(options, spec, client):
-    from azext_devopstoken._paging import CONTINUATION_PARAM, Merger, Next, next_page
+    from azext_devopstoken._paging import CONTINUATION_PARAM, Merger, Next, SkipFollower, next_page
+    from azext_devopstoken._throttle import pause_if_asked
     merger, seen, following = Merger(options.max_items), set(), Next()
-    progress = _Progress()
+    progress, skipping, skip_params = _Progress(), SkipFollower(spec.params), None
     while True:
-        url, params = spec.url, [(k, v) for k, v in spec.params if k != CONTINUATION_PARAM]
+        url, params = spec.url, skip_params or [(k, v) for k, v in spec.params if k != CONTINUATION_PARAM]
         if following.link:
             if not client.owns(following.link):
                 raise InvalidArgumentValueError('Refusing to follow a nextLink off the organization: %s'
@@ -335,15 +343,22 @@ def _paginate(options, spec, client):
         elif following.token:
             params.append((CONTINUATION_PARAM, following.token))
         response = client.send(spec.method, url, params, spec.headers, spec.body)
-        merger.add(_page_document(response))
+        document = _page_document(response)
+        if skip_params and skipping.repeats(document):
+            logger.warning('--paginate: the server answered $skip with a page seen before; stopping.')
+            break
+        merger.add(document)
         progress.show(merger)
         following = next_page(response.headers, merger.last)
-        if not following or merger.full:
+        skipping.active = skipping.active and not following and spec.method == 'GET'
+        skip_params = skipping.next_params(document, params) if params is not None else None
+        if not (following or skip_params) or merger.full:
             break
-        if following in seen:
+        if following and following in seen:
             logger.warning('--paginate: the server repeated a continuation token; stopping to avoid a loop.')
             break
         seen.add(following)
+        pause_if_asked(response, client.transport.policy)
     progress.done()
     return merger.result()
 
