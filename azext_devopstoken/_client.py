@@ -32,6 +32,7 @@ class TokenSource:
         self._transport = transport  # for the tenant discovery probe
         self._tenant = tenant
         self._token = None
+        self._named_tenant = None   # the tenant a 401 named, once it has been tried
 
     @property
     def token(self):
@@ -40,9 +41,12 @@ class TokenSource:
 
     def authorization(self):
         if self._token is None or self._token.expires_on - time.time() < _REFRESH_MARGIN:
-            from azext_devopstoken._auth import get_organization_token
-            self._token = get_organization_token(self._cli_ctx, self._organization, self._transport,
-                                                 tenant=self._tenant)
+            from azext_devopstoken._auth import get_organization_token, token_in_tenant
+            if self._named_tenant:
+                self._token = token_in_tenant(self._cli_ctx, self._organization, self._named_tenant)
+            else:
+                self._token = get_organization_token(self._cli_ctx, self._organization, self._transport,
+                                                     tenant=self._tenant)
             logger.debug('Got an Azure DevOps token from tenant %s (expires at %s).', self._token.tenant,
                          self._token.expires_on_local)
         return '%s %s' % (self._token.token_type, self._token.token)
@@ -53,6 +57,24 @@ class TokenSource:
 
     def forget(self):
         self._token = None
+
+    def retarget(self, response):
+        """True when a 401 names another tenant than the token's and a token is to be fetched there (once per
+        command; not with --tenant/--subscription, nor for managed identities, which cannot switch tenant)."""
+        from azext_devopstoken import _tenant
+        if self._named_tenant or self._tenant or self._cli_ctx.data.get('subscription_id') or self._token is None:
+            return False
+        named = _tenant.resource_tenant(response)
+        if named in (None, _tenant.MSA_TENANT) or named.lower() == (self._token.tenant or '').lower():
+            return False
+        kind = _tenant.account_kind(_tenant.current_account(self._cli_ctx))
+        if kind not in ('user', 'servicePrincipal'):
+            return False
+        logger.warning('%s answered 401 naming tenant %s; getting a token there and trying again.',
+                       self._organization.url, named)
+        self._named_tenant, self._token = named, None
+        _tenant.store_tenant(self._cli_ctx, self._organization.url, named)
+        return True
 
 
 class DevOpsClient:
@@ -79,7 +101,8 @@ class DevOpsClient:
         from azext_devopstoken._http import GaveUp
         try:
             response = self._send(method, url, params, headers, body, stream)
-            if response.status_code == 401 and self.tokens is not None and self.tokens.expired():
+            if response.status_code == 401 and self.tokens is not None and (
+                    self.tokens.expired() or self.tokens.retarget(response)):
                 response.close()
                 self.tokens.forget()
                 response = self._send(method, url, params, headers, body, stream)
