@@ -43,8 +43,9 @@ def run(cli_ctx, options):
     with Transport(timeout=timeout, policy=RetryPolicy(max_retries=options.max_retries,
                                                        max_wait=options.max_retry_wait)) as transport:
         the_plan = plan(cli_ctx, options, transport)
-        tokens = None if the_plan.spec.user_authorization else TokenSource(
-            cli_ctx, the_plan.organization, transport, tenant=options.tenant)
+        tokens = None if the_plan.spec.user_authorization else (
+            _pat_source(cli_ctx, the_plan.organization) or TokenSource(cli_ctx, the_plan.organization, transport,
+                                                                        tenant=options.tenant))
         client = DevOpsClient(the_plan.organization, tokens, transport, the_plan.extra_bases)
         return execute(cli_ctx, options, the_plan, versioned(cli_ctx, the_plan, client))
 
@@ -55,6 +56,15 @@ def versioned(cli_ctx, the_plan, client):
     from azext_devopstoken._versions import LocationCache
     return VersionedSender(client, LocationCache(cli_ctx.config.config_dir), the_plan.version_base or
                            the_plan.organization.url, the_plan.auto_version)
+
+
+def _pat_source(cli_ctx, organization):
+    """AZURE_DEVOPS_EXT_PAT for a host that gets no Entra token (Azure DevOps Server), else None."""
+    from azext_devopstoken._credentials import PatSource, environment_pat
+    pat = environment_pat(cli_ctx, organization)
+    if pat:
+        logger.debug('%s is not Azure DevOps Services: sending AZURE_DEVOPS_EXT_PAT as Basic.', organization.url)
+    return PatSource(pat) if pat else None
 
 
 def _check_numbers(options):
@@ -229,8 +239,11 @@ def describe(cli_ctx, options, the_plan):
     from azext_devopstoken._auth import planned_tenant
     from azext_devopstoken._client import request_headers
     spec = the_plan.spec
+    from azext_devopstoken._credentials import environment_pat
     authorization, token = '<redacted: given with --headers>', None
-    if not spec.user_authorization:
+    if not spec.user_authorization and environment_pat(cli_ctx, the_plan.organization):
+        authorization = 'Basic <redacted: AZURE_DEVOPS_EXT_PAT>'
+    elif not spec.user_authorization:
         authorization = 'Bearer <redacted>'
         tenant, source = planned_tenant(cli_ctx, the_plan.organization, options.tenant)
         token = {'tenant': tenant, 'from': source}
