@@ -43,9 +43,10 @@ def run(cli_ctx, options):
     with Transport(timeout=timeout, policy=RetryPolicy(max_retries=options.max_retries,
                                                        max_wait=options.max_retry_wait)) as transport:
         the_plan = plan(cli_ctx, options, transport)
-        tokens = None if the_plan.spec.user_authorization else (
-            _pat_source(cli_ctx, the_plan.organization) or TokenSource(cli_ctx, the_plan.organization, transport,
-                                                                        tenant=options.tenant))
+        tokens = None
+        if not the_plan.spec.user_authorization:
+            tokens = _pat_source(cli_ctx, the_plan.organization) or TokenSource(
+                cli_ctx, the_plan.organization, transport, tenant=options.tenant)
         client = DevOpsClient(the_plan.organization, tokens, transport, the_plan.extra_bases)
         return execute(cli_ctx, options, the_plan, versioned(cli_ctx, the_plan, client))
 
