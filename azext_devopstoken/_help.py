@@ -67,21 +67,22 @@ examples:
     text: az devops-rest call --org contoso --path _apis/projects --query "value[].{name:name, id:id}" -o table
   - name: List every project, following continuation tokens, as TSV.
     text: az devops-rest call --org https://dev.azure.com/contoso --path _apis/projects --paginate --query "value[].name" -o tsv
-  - name: Run a WIQL query in the default project.
+  - name: >
+        Run a WIQL query in the default project; wiql.json holds {"query": "SELECT [System.Id] FROM WorkItems"}
+        (a file needs no shell-specific JSON quoting).
     text: |
         az config set defaults.devops_organization=https://dev.azure.com/contoso defaults.devops_project=Fabrikam
-        az devops-rest call -m POST --path "{project}/_apis/wit/wiql" --body "{\\"query\\": \\"SELECT [System.Id] FROM WorkItems WHERE [System.State] = 'Active'\\"}"
+        az devops-rest call -m POST --path '{project}/_apis/wit/wiql' --body '@wiql.json'
   - name: Create a work item with a JSON Patch document from a file (sent as application/json-patch+json).
-    text: az devops-rest call --org contoso -p Fabrikam -m POST --path "{project}/_apis/wit/workitems/$Task" --body @new-task.json
+    text: az devops-rest call --org contoso -p Fabrikam -m POST --path '{project}/_apis/wit/workitems/$Task' --body '@new-task.json'
   - name: Download a build artifact to a file.
-    text: az devops-rest call --org contoso -p Fabrikam --path "{project}/_apis/build/builds/42/artifacts" --query-parameters artifactName=drop $format=zip --output-file drop.zip
+    text: az devops-rest call --org contoso -p Fabrikam --path '{project}/_apis/build/builds/42/artifacts' --query-parameters artifactName=drop '$format=zip' --output-file drop.zip
   - name: Call a Graph API on the organization's vssps host.
     text: az devops-rest call --org contoso --service vssps --path _apis/graph/users --api-version 7.1-preview.1 --paginate
   - name: See exactly what would be sent, without sending anything.
-    text: >
-        az devops-rest call --org contoso -m POST --path "Fabrikam/_apis/wit/wiql" --body "{\\"query\\": \\"SELECT [System.Id] FROM WorkItems\\"}" --dry-run
+    text: az devops-rest call --org contoso -m POST --path Fabrikam/_apis/wit/wiql --body '@wiql.json' --dry-run
   - name: Show the first 5 projects, with $top sent as a query parameter.
-    text: az devops-rest call --org contoso --path _apis/projects --query-parameters $top=5
+    text: az devops-rest call --org contoso --path _apis/projects --query-parameters '$top=5'
 """
 
 helps['devops-token whoami'] = """
@@ -110,7 +111,7 @@ long-summary: >
     Register it once, and git clone/fetch/push to Azure Repos use a fresh Microsoft Entra token from the
     current az login (user, service principal or managed identity):
 
-        git config --global credential.https://dev.azure.com.helper "!az devops-token git-credential"
+        git config --global credential.https://dev.azure.com.helper '!az devops-token git-credential'
 
     git then runs `az devops-token git-credential get|store|erase` itself. Only https remotes on
     dev.azure.com, *.visualstudio.com or the host of your default organization are answered; tokens are never
@@ -123,23 +124,32 @@ type: command
 short-summary: Answer git's credential request (git runs this; key=value lines on stdin).
 examples:
   - name: Use the az login for every Azure Repos remote on dev.azure.com.
-    text: git config --global credential.https://dev.azure.com.helper "!az devops-token git-credential"
-  - name: Ask for a credential the way git does.
+    text: git config --global credential.https://dev.azure.com.helper '!az devops-token git-credential'
+  - name: Ask for a credential the way git does (bash).
     text: printf 'protocol=https\\nhost=dev.azure.com\\npath=contoso/Website/_git/Website\\n\\n' | az devops-token git-credential get
+  - name: Ask for a credential the way git does (PowerShell).
+    text: |
+        "protocol=https`nhost=dev.azure.com`npath=contoso/Website/_git/Website`n" | az devops-token git-credential get
 """
 
 helps['devops-token git-credential store'] = """
 type: command
 short-summary: Accept git's store request and keep nothing (tokens are fetched fresh each time).
 examples:
-  - name: What git runs after a successful push (a no-op).
+  - name: What git runs after a successful push, a no-op (bash).
     text: printf 'protocol=https\\nhost=dev.azure.com\\n\\n' | az devops-token git-credential store
+  - name: What git runs after a successful push, a no-op (PowerShell).
+    text: |
+        "protocol=https`nhost=dev.azure.com`n" | az devops-token git-credential store
 """
 
 helps['devops-token git-credential erase'] = """
 type: command
 short-summary: Accept git's erase request; there is nothing stored to erase.
 examples:
-  - name: What git runs after a rejected credential (a no-op).
+  - name: What git runs after a rejected credential, a no-op (bash).
     text: printf 'protocol=https\\nhost=dev.azure.com\\n\\n' | az devops-token git-credential erase
+  - name: What git runs after a rejected credential, a no-op (PowerShell).
+    text: |
+        "protocol=https`nhost=dev.azure.com`n" | az devops-token git-credential erase
 """
