@@ -43,3 +43,11 @@ def response_head(response):
     raw = getattr(response, 'raw', None)
     return format_response_head(response.status_code, response.reason, response.headers,
                                 getattr(raw, 'version', 11))
+
+
+def write_response_head(response, stream=None):
+    """-i: the response's head on stderr (``stream``), before its body goes to stdout."""
+    import sys
+    stream = stream or sys.stderr
+    stream.write(response_head(response))
+    stream.flush()

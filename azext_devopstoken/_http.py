@@ -173,6 +173,8 @@ class Transport:
         logger.debug('Request headers: %s', redacted_headers(headers))
         if body is not None:
             logger.debug('Request body: %d bytes', len(body))
+        if hasattr(body, 'rewind'):
+            body.rewind()  # an --input stream: every attempt (retry, 307/308 redirect) sends it from the start
         response = self.session.request(method, url, params=params, headers=headers, data=body, stream=stream,
                                         timeout=self.timeout, allow_redirects=False)
         logger.debug('Response: %d %s from %s in %.0f ms', response.status_code, response.reason, response.url,

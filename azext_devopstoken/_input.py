@@ -34,6 +34,17 @@ class InputBody:
     def rewind(self):
         self.stream.seek(0)
 
+    # requests sends an object with read() and __len__ as a stream with that Content-Length (utils.super_len);
+    # urllib3 reads it in blocks, so the whole body is never in memory.
+    def read(self, size=-1):
+        return self.stream.read(size)
+
+    def __len__(self):
+        return self.length
+
+    def __iter__(self):
+        return iter(lambda: self.stream.read(_COPY_CHUNK), b'')
+
     def close(self):
         self.stream.close()
 

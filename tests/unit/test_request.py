@@ -22,7 +22,8 @@ def test_placeholders_are_replaced_and_encoded():
 
 
 @pytest.mark.parametrize("path, values, fragment", [
-    ("{team}/_apis/x", {"project": "p"}, "unknown placeholder {team}"),
+    ("{area}/_apis/x", {"project": "p"}, "unknown placeholder {area}"),
+    ("{team}/_apis/x", {"project": "p"}, "no team is set"),
     ("{project}/_apis/x", {"project": None}, "no project is set"),
 ])
 def test_placeholder_errors(path, values, fragment):
