@@ -17,7 +17,6 @@ logger = get_logger(__name__)
 RETRY_STATUSES = (429, 502, 503, 504)
 IDEMPOTENT = ('GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE')
 MAX_REDIRECTS = 5
-_REDACTED = '<redacted>'
 
 
 def user_agent():
@@ -89,8 +88,9 @@ def describe_wait(response, seconds, attempt, max_retries):
 
 
 def redacted_headers(headers):
-    return {k: (_REDACTED if k.lower() in ('authorization', 'proxy-authorization', 'cookie', 'set-cookie') else v)
-            for k, v in headers.items()}
+    """Headers for --debug, redacted by the rule -i uses (credential headers, and values that look like one)."""
+    from azext_devopstoken._headers import redacted_value
+    return {k: redacted_value(k, v) for k, v in headers.items()}
 
 
 class Transport:
