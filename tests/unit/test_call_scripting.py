@@ -150,3 +150,14 @@ def test_table_of_other_shapes_is_unchanged(az, emu, devops, tokens):  # noqa: F
     result = call(az, emu, "-p", "Website", "--path", "_apis/projects/{project}", "-o", "table")
     assert result.exit_code == 0, result
     assert "Website" in result.stdout and len(result.stdout.splitlines()) == 3
+
+
+def test_dry_run_shows_the_built_body(az, emu, devops, tokens, tmp_path):  # noqa: F811
+    shown = echoed(call(az, emu, "--path", ECHO, "-f", "a[b]=c", "-F", "n=1", "--dry-run"))
+    assert (shown["method"], shown["body"]) == ("POST", {"a": {"b": "c"}, "n": 1})
+    assert shown["headers"]["Content-Type"] == "application/json"
+    (tmp_path / "blob").write_bytes(b"\x00" * 10)
+    shown = echoed(call(az, emu, "--path", ECHO, "--input", str(tmp_path / "blob"), "--dry-run"))
+    assert shown["body"] == "<10 bytes from --input>"
+    assert shown["headers"]["Content-Type"] == "application/octet-stream"
+    assert devops_requests(emu, probes=True) == [] and tokens.calls == []
