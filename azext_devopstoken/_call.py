@@ -3,6 +3,7 @@
 Everything that can be wrong with the arguments is found in :func:`plan` before a token is fetched or
 a byte is sent; :func:`execute` does the network work.
 """
+import contextlib
 import sys
 from dataclasses import dataclass
 from typing import List, Optional
@@ -38,17 +39,39 @@ def run(cli_ctx, options):
     # Like `az rest`: the result is the service's JSON, so az's resource-group/x509 transforms must not touch it.
     unregister_global_transforms(cli_ctx)
     if options.dry_run:
-        return describe(cli_ctx, options, plan(cli_ctx, options, None))
+        the_plan = plan(cli_ctx, options, None)
+        with _closing_body(the_plan.spec):
+            return describe(cli_ctx, options, the_plan)
     timeout = (options.timeout, options.timeout) if options.timeout else (15.0, 120.0)
     with Transport(timeout=timeout, policy=RetryPolicy(max_retries=options.max_retries,
                                                        max_wait=options.max_retry_wait)) as transport:
         the_plan = plan(cli_ctx, options, transport)
-        tokens = None
-        if not the_plan.spec.user_authorization:
-            tokens = _pat_source(cli_ctx, the_plan.organization) or TokenSource(
-                cli_ctx, the_plan.organization, transport, tenant=options.tenant)
-        client = DevOpsClient(the_plan.organization, tokens, transport, the_plan.extra_bases)
-        return execute(cli_ctx, options, the_plan, versioned(cli_ctx, the_plan, client))
+        with _closing_body(the_plan.spec):
+            tokens = None
+            if not the_plan.spec.user_authorization:
+                tokens = _pat_source(cli_ctx, the_plan.organization) or TokenSource(
+                    cli_ctx, the_plan.organization, transport, tenant=options.tenant)
+            client = DevOpsClient(the_plan.organization, tokens, transport, the_plan.extra_bases)
+            if options.include:
+                from azext_devopstoken._headers import write_response_head
+                client.on_response = write_response_head
+            try:
+                return execute(cli_ctx, options, the_plan, versioned(cli_ctx, the_plan, client))
+            except Exception as ex:
+                from azext_devopstoken._error_output import show_error_document
+                show_error_document(cli_ctx, ex)
+                raise
+
+
+@contextlib.contextmanager
+def _closing_body(spec):
+    """Closes an --input body (an open file or spool) when the call is done."""
+    try:
+        yield spec
+    finally:
+        close = getattr(spec.body, 'close', None)
+        if close:
+            close()
 
 
 def versioned(cli_ctx, the_plan, client):
@@ -87,34 +110,22 @@ def plan(cli_ctx, options, transport):
     """Validate everything and build the request; may ask the organization (without a token) where a
     --service host lives, unless ``transport`` is None (--dry-run: nothing is sent)."""
     from azext_devopstoken import _org, _request
+    from azext_devopstoken._body import default_method, request_body
     from azext_devopstoken._output import check_output_file
     _check_numbers(options)
     organization = _org.resolve_organization(cli_ctx, options.organization)
-    project = _org.resolve_project(cli_ctx, options.project)
+    placeholders = {'project': _org.resolve_project(cli_ctx, options.project), 'organization': organization.name,
+                    'team': options.team}
     params = _request.parse_pairs(options.query_parameters, '--query-parameters')
     headers = CaseInsensitiveDict(_request.parse_pairs(options.headers, '--headers'))
-    body, content_type = _request.encode_body(options.body, options.content_type or headers.get('Content-Type'))
     output_file = check_output_file(options.output_file) if options.output_file else None
-    extra_bases, note, base = [], None, None
-    if _request.is_absolute(options.path):
-        if options.service:
-            raise InvalidArgumentValueError('--service applies to a relative --path; this one is a full URL.')
-        url, path_params = _absolute_url(organization, options.path)
-    else:
-        base = organization.service_url(options.service) if options.service else organization.url
-        if base is None and transport is None:
-            base, note = organization.url, ('The %s host of this organization is looked up in its resource areas '
-                                            'when the call is sent.' % options.service)
-        elif base is None:
-            base = _locate_service(organization, options.service, transport)
-            extra_bases.append(base)
-        path = _request.expand_placeholders(options.path, {'project': project, 'organization': organization.name})
-        url, path_params = _request.build_url(base, path)
+    url, path_params, extra_bases, note = _target(organization, options, placeholders, transport)
+    body, content_type = request_body(options, options.content_type or headers.get('Content-Type'))
     if content_type:
         headers['Content-Type'] = content_type  # replaces a Content-Type given in any casing
-    the_plan = Plan(organization, CallSpec(options.method, url, path_params + params, headers, body), output_file,
-                    extra_bases, note)
-    the_plan.version_base = _version_base(organization, url, None if _request.is_absolute(options.path) else base)
+    the_plan = Plan(organization, CallSpec(default_method(options), url, path_params + params, headers, body),
+                    output_file, extra_bases, note)
+    the_plan.version_base = _version_base(organization, url, extra_bases)
     _plan_api_version(cli_ctx, the_plan, options.api_version)
     return the_plan
 
@@ -132,12 +143,13 @@ def _plan_api_version(cli_ctx, the_plan, api_version):
         _preselect_version(cli_ctx, the_plan)
 
 
-def _version_base(organization, url, base):
-    """The base URL whose location data covers ``url``: the one the path was put under, else the organization
-    URL on its own host, else the first path segment of the URL's host."""
+def _version_base(organization, url, extra_bases):
+    """The base URL whose location data covers ``url``: a service host looked up for it, else the organization
+    URL on its own host, else the first path segment of the URL's host (https://vssps.dev.azure.com/{org})."""
     from urllib.parse import urlsplit
-    if base:
-        return base.rstrip('/')
+    for base in extra_bases:
+        if url.lower().startswith(base.lower().rstrip('/') + '/'):
+            return base.rstrip('/')
     parts = urlsplit(url)
     if parts.netloc.lower() == organization.host:
         return organization.url
@@ -156,6 +168,34 @@ def _preselect_version(cli_ctx, the_plan):
     if source != 'default':
         the_plan.spec.params = with_version(the_plan.spec.params, version)
         logger.debug('api-version %s for %s, from %s.', version, the_plan.spec.url, source)
+
+
+def _target(organization, options, placeholders, transport):
+    """(url, query pairs from --path, extra service bases, note) for --path; a URL copied from the REST docs
+    (https://dev.azure.com/{organization}/...) is taken as a path on the organization given."""
+    from azext_devopstoken import _request
+    path, service = options.path, options.service
+    docs = _request.docs_url(path)
+    if docs:
+        if service and docs.service and service != docs.service:
+            raise InvalidArgumentValueError('--path is on the %s host but --service says %s; give one of them.'
+                                            % (docs.service, service))
+        path, service = docs.path, service or docs.service
+    elif _request.is_absolute(path):
+        if service:
+            raise InvalidArgumentValueError('--service applies to a relative --path; this one is a full URL.')
+        url, path_params = _absolute_url(organization, _request.expand_placeholders(path, placeholders))
+        return url, path_params, [], None
+    extra_bases, note = [], None
+    base = organization.service_url(service) if service else organization.url
+    if base is None and transport is None:
+        base, note = organization.url, ('The %s host of this organization is looked up in its resource areas '
+                                        'when the call is sent.' % service)
+    elif base is None:
+        base = _locate_service(organization, service, transport)
+        extra_bases.append(base)
+    url, path_params = _request.build_url(base, _request.expand_placeholders(path, placeholders))
+    return url, path_params, extra_bases, note
 
 
 def _absolute_url(organization, path):
@@ -269,6 +309,8 @@ def _body_for_display(body, content_type):
     import json
     if body is None:
         return None
+    if not isinstance(body, bytes):  # --input: an InputBody
+        return '<%d bytes from --input>' % body.length
     if content_type and 'json' in content_type.lower():
         return json.loads(body.decode('utf-8'))
     try:

@@ -85,6 +85,7 @@ class DevOpsClient:
         self.tokens = token_source        # None when the user gave their own Authorization header
         self.transport = transport
         self.extra_bases = list(extra_bases)
+        self.on_response = None           # called with every final response before it is checked (-i)
 
     def owns(self, url):
         return self.organization.owns(url, self.extra_bases)
@@ -109,6 +110,8 @@ class DevOpsClient:
         except GaveUp as ex:
             from azext_devopstoken._errors import devops_unreachable
             raise devops_unreachable(ex.cause, ex.attempts) from None
+        if self.on_response is not None:
+            self.on_response(response)
         return response
 
     def _send(self, method, url, params, headers, body, stream):
@@ -118,13 +121,14 @@ class DevOpsClient:
 
     def check(self, response):
         from azext_devopstoken import _errors
+        from azext_devopstoken._error_output import attach_document
         if response.status_code == 401:
-            raise _errors.unauthorized_error(response, self.tokens.token if self.tokens else None,
-                                             self.organization.url)
+            raise attach_document(_errors.unauthorized_error(response, self.tokens.token if self.tokens else None,
+                                                             self.organization.url), response)
         if _errors.is_sign_in_page(response):
             raise _errors.sign_in_page_error(self.organization.url)
         if response.status_code >= 400:
-            raise _errors.response_error(response)
+            raise attach_document(_errors.response_error(response), response)
         if response.is_redirect:
             from azure.cli.core.azclierror import AzureResponseError
             from azext_devopstoken._http import MAX_REDIRECTS

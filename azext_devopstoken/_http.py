@@ -17,7 +17,6 @@ logger = get_logger(__name__)
 RETRY_STATUSES = (429, 502, 503, 504)
 IDEMPOTENT = ('GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE')
 MAX_REDIRECTS = 5
-_REDACTED = '<redacted>'
 
 
 def user_agent():
@@ -89,8 +88,9 @@ def describe_wait(response, seconds, attempt, max_retries):
 
 
 def redacted_headers(headers):
-    return {k: (_REDACTED if k.lower() in ('authorization', 'proxy-authorization', 'cookie', 'set-cookie') else v)
-            for k, v in headers.items()}
+    """Headers for --debug, redacted by the rule -i uses (credential headers, and values that look like one)."""
+    from azext_devopstoken._headers import redacted_value
+    return {k: redacted_value(k, v) for k, v in headers.items()}
 
 
 class Transport:
@@ -173,6 +173,8 @@ class Transport:
         logger.debug('Request headers: %s', redacted_headers(headers))
         if body is not None:
             logger.debug('Request body: %d bytes', len(body))
+        if hasattr(body, 'rewind'):
+            body.rewind()  # an --input stream: every attempt (retry, 307/308 redirect) sends it from the start
         response = self.session.request(method, url, params=params, headers=headers, data=body, stream=stream,
                                         timeout=self.timeout, allow_redirects=False)
         logger.debug('Response: %d %s from %s in %.0f ms', response.status_code, response.reason, response.url,

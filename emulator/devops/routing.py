@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from emulator.constants import DEVOPS_HOSTS, SERVER_HOST
-from emulator.devops.areas import analytics, audit, build, core, dashboard, entitlements, git, graph, release, wit
+from emulator.devops.areas import (analytics, audit, build, core, dashboard, echo, entitlements, git, graph, release,
+                                   wit)
 from emulator.devops.errors import ApiError
 from emulator.devops.locations import Location, SERVER_2022, SERVICES, check_version, locations_json
 
@@ -30,6 +31,11 @@ WORK_ITEMS_BY_TYPE = Location("62d3d110-0047-428c-ad3c-4fe872c91c74", _WIT, "wor
 WORK_ITEMS = Location("72c7ddf8-2cdc-4f60-90cd-ab71c14a399b", _WIT, "workItems",
                       "{project}/_apis/{area}/{resource}/{id}", 3)
 WIQL = Location("1a9c53f7-f243-4447-b110-35ef023636e4", _WIT, "wiql", "{project}/{team}/_apis/{area}/{resource}", 2)
+ATTACHMENTS = Location("e07b5fa4-1499-494d-a496-64b860fd64ff", _WIT, "attachments",
+                       "{project}/_apis/{area}/{resource}/{id}", 3)
+# Test-only (emulator.devops.areas.echo): a released location of its own, so it takes any api-version as before.
+ECHO = Location("6f1e1f7a-0000-4000-8000-00000000ec40", "_emulator", "echo",
+                "{project}/{team}/_apis/{area}/{resource}", 1)
 REVISIONS = Location("f828fe59-dd87-495d-a17c-7a8d6211ca6c", _WIT, "workItemRevisions",
                      "{project}/_apis/{area}/reporting/{resource}", 2)
 BUILDS = Location("0cd358e1-9217-4d94-8269-1c1ee6f93dcf", _BUILD, "builds",
@@ -118,6 +124,9 @@ ROUTES = (
     Route(("PATCH",), _MAYBE_PROJECT + r"/_apis/wit/workitems/(?P<id>\d+)", wit.update_work_item, WORK_ITEMS,
           patch_body=True),
     Route(("POST",), _MAYBE_PROJECT + r"/_apis/wit/wiql", wit.wiql, WIQL),
+    Route(("POST",), _PROJECT + r"/_apis/wit/attachments", wit.create_attachment, ATTACHMENTS),
+    Route(("GET",), _PROJECT + r"/_apis/wit/attachments/(?P<attachment>[0-9a-fA-F-]{36})", wit.get_attachment,
+          ATTACHMENTS),
     Route(("GET",), _MAYBE_PROJECT + r"/_apis/wit/reporting/workitemrevisions", wit.work_item_revisions, REVISIONS),
     Route(("GET",), _PROJECT + r"/_apis/build/builds", build.list_builds, BUILDS),
     Route(("GET",), _PROJECT + r"/_apis/build/builds/(?P<build>\d+)", build.get_build, BUILDS),
@@ -138,6 +147,9 @@ ROUTES = (
           listeners=("vsaex",)),
     Route(("GET",), _PROJECT + r"/_apis/release/releases", release.list_releases, RELEASES, listeners=("vsrm",),
           on_server=True),
+    # Test-only, no Azure DevOps counterpart (see emulator.devops.areas.echo).
+    Route(("GET", "POST", "PUT", "PATCH", "DELETE"), r"(?:%s(?:/(?P<team>[^/_][^/]*))?)?" % _PROJECT + echo.ECHO_PATH,
+          echo.echo, ECHO),
 )
 
 
