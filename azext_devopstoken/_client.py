@@ -64,6 +64,8 @@ class TokenSource:
         from azext_devopstoken import _tenant
         if self._named_tenant or self._tenant or self._cli_ctx.data.get('subscription_id') or self._token is None:
             return False
+        if not self._organization.owns(getattr(response, 'url', '') or ''):
+            return False   # a redirect led elsewhere (another organization): its tenant is not ours
         named = _tenant.resource_tenant(response)
         if named in (None, _tenant.MSA_TENANT) or named.lower() == (self._token.tenant or '').lower():
             return False
