@@ -147,3 +147,61 @@ def test_expired_without_source_says_how_to_fix_it(environ, words):
     message = str(_federated.expired_without_source(environ))
     assert message.startswith("The federated token given to 'az login' has expired (AADSTS700024)")
     assert words in message and "\n" not in message
+
+
+# -- wiring in _auth: only AADSTS700024 for a service principal leads here --------------------------------------
+@pytest.fixture
+def refused(monkeypatch):
+    """Profile.get_raw_token raising ``refused.error``; get_subscription answering ``refused.account``."""
+    from unittest import mock
+
+    class Setup:
+        error = None
+        account = {"id": "sub-1", "tenantId": "tenant-1", "user": {"name": "app-1", "type": "servicePrincipal"}}
+
+    def get_raw_token(*_args, **_kwargs):
+        raise Setup.error
+    for name in _federated.GITHUB_VARS + _federated.PIPELINES_VARS + ("GITHUB_ACTIONS", "TF_BUILD"):
+        monkeypatch.delenv(name, raising=False)  # the suite itself may run in a CI job
+    with mock.patch("azure.cli.core._profile.Profile.get_raw_token", get_raw_token), \
+            mock.patch("azure.cli.core._profile.Profile.get_subscription", lambda *_a, **_k: Setup.account):
+        yield Setup
+
+
+def _aadsts(code):
+    return AuthenticationError("AADSTS%d: refused" % code,
+                               msal_error={"error": "invalid_client", "error_codes": [code]})
+
+
+def test_expired_federated_login_without_a_ci_system_is_one_line(az, refused):
+    refused.error = _aadsts(700024)
+    result = az("devops-token", "get")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == result.error_lines
+    assert result.error_lines[0].startswith("ERROR: The federated token given to 'az login' has expired")
+
+
+@pytest.mark.parametrize("code, user", [
+    (7000215, {"name": "app-1", "type": "servicePrincipal"}),
+    (700024, {"name": "alice@contoso.example", "type": "user"}),
+])
+def test_other_refusals_pass_through_as_az_made_them(az, refused, code, user):
+    refused.error = _aadsts(code)
+    refused.account = dict(refused.account, user=user)
+    result = az("devops-token", "get")
+    assert result.exit_code == 1 and "AADSTS%d: refused" % code in result.stderr
+    assert "federated token given to" not in result.stderr
+
+
+def test_renewal_uses_the_account_tenant_and_subscription(az, refused, monkeypatch):
+    refused.error = _aadsts(700024)
+    renewed = []
+
+    def renew(_cli_ctx, account, resource, tenant=None):
+        renewed.append((account["user"]["name"], resource, tenant))
+        return JWT, 1900000000
+    monkeypatch.setattr(_federated, "renew", renew)
+    output = json.loads(az("devops-token", "get", "-o", "json").stdout)
+    assert (output["accessToken"], output["expires_on"], output["tenant"], output["subscription"]) == (
+        JWT, 1900000000, "tenant-1", "sub-1")
+    assert renewed == [("app-1", "499b84ac-1321-427f-aa17-267ca6975798", None)]
