@@ -10,8 +10,8 @@ import pytest
 from az_support import claims, devops_requests, error_lines
 from emulator.directory import FEDERATED_APP
 
-ASSERTION_SECONDS = 20   # long enough for a loaded machine's `az login`, short enough to outlive in a test
-ACCESS_TOKEN_SECONDS = 3  # under MSAL's 5-minute margin: never served from its cache, so every command asks Entra
+ASSERTION_SECONDS = 30   # long enough for a loaded machine's `az login`, short enough to outlive in a test
+ACCESS_TOKEN_SECONDS = 10  # under MSAL's 5-minute margin: never served from its cache, so every command asks Entra
 CIS = ("github", "pipelines")
 EXPIRED_LINE = "ERROR: The federated token given to 'az login' has expired (AADSTS700024)"
 

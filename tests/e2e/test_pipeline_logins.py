@@ -2,6 +2,7 @@
 --federated-token`, as azure/login with OIDC and AzureCLI@2 with a workload-identity service connection do) and a
 VM's managed identity over IMDS (system- and user-assigned); then every command of the extension."""
 import json
+import time
 
 import pytest
 
@@ -34,12 +35,21 @@ def fed_pipelines_env(ext_template, emulator, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def imds_env(ext_template, emulator, tmp_path_factory):
+def msal_managed_identity(ext_template):
+    """az reaches IMDS through AZURE_POD_IDENTITY_AUTHORITY_HOST only with msal's ManagedIdentityClient, az's default
+    from 2.73; before, msrestazure asks the fixed http://169.254.169.254 (federated-findings §5.2)."""
+    core = ext_template.az_json("version")["azure-cli-core"]
+    if tuple(int(part) for part in core.split(".")[:2]) < (2, 73):
+        pytest.skip("az %s reads no AZURE_POD_IDENTITY_AUTHORITY_HOST" % core)
+
+
+@pytest.fixture(scope="session")
+def imds_env(ext_template, emulator, tmp_path_factory, msal_managed_identity):  # pylint: disable=unused-argument
     return _logged_in(ext_template, emulator, tmp_path_factory, "imds", lambda env: env.login_managed_identity_imds())
 
 
 @pytest.fixture(scope="session")
-def imds_user_env(ext_template, emulator, tmp_path_factory):
+def imds_user_env(ext_template, emulator, tmp_path_factory, msal_managed_identity):  # pylint: disable=W0613
     return _logged_in(ext_template, emulator, tmp_path_factory, "imds-user",
                       lambda env: env.login_managed_identity_imds(user_assigned=True))
 
@@ -50,15 +60,24 @@ def login(request, emulator):
     return request.getfixturevalue(request.param), emulator.directory.principal(LOGINS[request.param])
 
 
-def test_the_login_is_what_it_says(fed_github_env, imds_env, imds_user_env):
+def test_the_login_is_what_it_says(fed_github_env):
     fed = fed_github_env.az_json("account", "show")
     assert fed["user"]["type"] == "servicePrincipal" and fed["user"]["name"] == fed_github_env.identity(
         FEDERATED_APP)["app_id"]
     with open(fed_github_env.config_dir + "/service_principal_entries.json", encoding="utf-8") as handle:
         stored = json.load(handle)  # what az keeps of a federated login (plain text off Windows)
     assert [sorted(entry) for entry in stored] == [["client_assertion", "client_id", "tenant"]]
+
+
+def test_the_imds_logins_are_what_they_say(imds_env, imds_user_env, emulator):
     assert imds_env.az_json("account", "show")["user"]["assignedIdentityInfo"] == "MSI"
     assert imds_user_env.az_json("account", "show")["user"]["assignedIdentityInfo"].startswith("MSIClient-")
+    started = time.time()
+    assert imds_user_env.az("devops-token", "get").returncode == 0  # az keeps MI tokens in memory: IMDS is asked
+    imds = [e for e in emulator.log.entries(listener="login")
+            if e["path"] == "/metadata/identity/oauth2/token" and e["time"] >= started]
+    assert imds and all(e["headers"]["metadata"] == "true" and e["query"]["api-version"] == ["2018-02-01"]
+                        for e in imds)
 
 
 def test_devops_token_get(login):
