@@ -2,6 +2,7 @@
 --federated-token`, as azure/login with OIDC and AzureCLI@2 with a workload-identity service connection do) and a
 VM's managed identity over IMDS (system- and user-assigned); then every command of the extension."""
 import json
+import os
 import time
 
 import pytest
@@ -115,3 +116,15 @@ def test_git_credential_helper(login, emulator, devops):
     assert result.returncode == 0, result.stderr
     fields = dict(line.split("=", 1) for line in result.stdout.splitlines())
     assert claims(fields["password"])["appid"] == principal.app_id
+
+
+def test_assertion_no_federated_credential_trusts_is_refused_at_login(fresh_env, emulator):
+    """A GitHub token without the token-exchange audience (the job forgot azure/login's audience): Entra's
+    AADSTS70021 as az prints it, and no login kept."""
+    wrong_audience = emulator.services["oidc"].assertion("github", audience="https://github.com/contoso")
+    app = fresh_env.identity(FEDERATED_APP)
+    result = fresh_env.az("login", "--service-principal", "--username", app["app_id"], "--tenant", TENANT_A,
+                          "--federated-token", wrong_audience)
+    assert result.returncode == 1 and result.stdout == ""
+    assert "AADSTS70021: No matching federated identity record found for presented assertion." in result.stderr
+    assert not os.path.exists(os.path.join(fresh_env.config_dir, "service_principal_entries.json"))
