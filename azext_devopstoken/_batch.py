@@ -53,7 +53,7 @@ def run_batch(lines, send, out, prepare=None, parallel=DEFAULT_PARALLEL, stop_on
         raise ValueError('parallel must be 1 or more')
     batch = _Batch(lines, prepare or (lambda request: request), send, LineWriter(out), parallel, stop_on_error,
                    gate or ThrottleGate(parallel), progress, parallel * max(1, look_ahead))
-    with _sigterm_as_interrupt():
+    with _interrupts_to(batch.interrupt):
         return batch.run()
 
 
@@ -63,7 +63,10 @@ class _Batch:  # pylint: disable=too-many-instance-attributes
         self._parallel, self._stop_on_error, self._gate, self._progress = parallel, stop_on_error, gate, progress
         self._slots = threading.Semaphore(window)       # lines read but not yet written
         self._work = queue.Queue()
-        self._events = queue.Queue()                    # ('result', seq, Result|_SKIPPED) or ('eof', None, error)
+        # ('result', seq, Result|_SKIPPED), ('eof', None, error) or ('interrupt', None, None). A SimpleQueue
+        # because its put() may be called from a signal handler.
+        self._events = queue.SimpleQueue()
+        self._interrupts = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._dispatched = 0                            # sequence numbers handed out (non-blank lines read)
@@ -80,7 +83,7 @@ class _Batch:  # pylint: disable=too-many-instance-attributes
         for thread in threads:
             thread.start()
         try:
-            self._drain_interruptibly()
+            self._drain()
         finally:
             self._stop(None)
             for _ in range(self._parallel):
@@ -92,35 +95,44 @@ class _Batch:  # pylint: disable=too-many-instance-attributes
                 self._progress.end(self.summary)
         return self.summary
 
-    def _drain_interruptibly(self):
-        try:
-            self._drain()
-        except KeyboardInterrupt:
-            logger.warning('Interrupted: waiting for the requests in flight (press Ctrl-C again to abandon them).')
-            self._stop('interrupted')
-            try:
-                self._drain()
-            except KeyboardInterrupt:
-                self._abandon()
+    def interrupt(self):
+        """Ctrl-C / SIGTERM (called from the signal handler: only a put, handled by the loop below)."""
+        self._events.put(('interrupt', None, None))
 
     def _drain(self):
         """Take finished results and write them in order until every line read has been written."""
         while not self._finished():
             kind, seq, payload = self._events.get()
-            if kind == 'eof':
+            if kind == 'interrupt':
+                if self._on_interrupt():
+                    return
+            elif kind == 'eof':
                 with self._lock:
                     self._eof = True
                 if payload is not None:
                     self.summary.input_error = one_line(payload)
-                continue
-            if payload is not _SKIPPED:
-                self.summary.count(payload)
-                if not payload.ok and self._stop_on_error:
-                    self._stop('error')
-                if self._progress is not None:
-                    self._progress.update(self.summary)
-            self._pending[seq] = payload
-            self._write_ready()
+            else:
+                self._take(seq, payload)
+
+    def _take(self, seq, payload):
+        self._pending[seq] = payload
+        if payload is not _SKIPPED:
+            self.summary.count(payload)
+            if not payload.ok and self._stop_on_error:
+                self._stop('error')
+        self._write_ready()
+        if self._progress is not None and payload is not _SKIPPED:
+            self._progress.update(self.summary)
+
+    def _on_interrupt(self):
+        """First interrupt: stop reading, let requests in flight finish. Second: abandon them (True)."""
+        self._interrupts += 1
+        if self._interrupts == 1:
+            logger.warning('Interrupted: waiting for the requests in flight (interrupt again to abandon them).')
+            self._stop('interrupted')
+            return False
+        self._abandon()
+        return True
 
     def _finished(self):
         with self._lock:
@@ -144,7 +156,7 @@ class _Batch:  # pylint: disable=too-many-instance-attributes
             self.summary.stopped = 'output'
 
     def _abandon(self):
-        """Second interrupt: write what has arrived, in order, and leave the requests still in flight."""
+        """Write what has arrived, in order (with gaps for what has not), and leave the rest in flight."""
         logger.warning('Abandoning the requests still in flight.')
         while True:
             try:
@@ -152,9 +164,9 @@ class _Batch:  # pylint: disable=too-many-instance-attributes
             except queue.Empty:
                 break
             if kind == 'result':
+                self._pending[seq] = payload
                 if payload is not _SKIPPED:
                     self.summary.count(payload)
-                self._pending[seq] = payload
         for seq in sorted(self._pending):
             self._write(self._pending.pop(seq))
 
@@ -257,24 +269,24 @@ def _send_failure(ex):
     return 'internal error while sending the request: %s: %s' % (type(ex).__name__, ex), 'internal'
 
 
-class _sigterm_as_interrupt:  # pylint: disable=invalid-name
-    """SIGTERM (CI cancelling a job) handled like Ctrl-C, in the main thread only, restored afterwards."""
+class _interrupts_to:  # pylint: disable=invalid-name
+    """Ctrl-C and SIGTERM (CI cancelling a job) call ``handler`` instead of raising in the middle of the
+    bookkeeping; only in the main thread (elsewhere signals cannot be handled), restored afterwards."""
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self):
-        self._previous = None
+    def __init__(self, handler):
+        self._handler = handler
+        self._previous = {}
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+            for number in self.SIGNALS:
+                self._previous[number] = signal.signal(number, lambda signum, frame: self._handler())
         return self
 
     def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
-
-
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt()
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
 
 
 class TerminalProgress:
