@@ -476,5 +476,5 @@ def test_progress_is_shown_only_when_stderr_is_a_terminal_and_stdout_is_not():
     progress = TerminalProgress(cli, stdout=Stream(False), stderr=Stream(True))
     assert progress.active and cli.progress_controller is not None
     summary = run_batch(request_lines(3), echo, io.StringIO(), progress=progress)
-    assert cli.progress_controller.reporter.message == "3 lines: 3 succeeded, 0 failed."
+    assert cli.progress_controller.reporter.message == summary.describe() == "3 lines: 3 succeeded, 0 failed."
     assert not progress.active
