@@ -102,7 +102,11 @@ class _Batch:  # pylint: disable=too-many-instance-attributes
     def _drain(self):
         """Take finished results and write them in order until every line read has been written."""
         while not self._finished():
-            kind, seq, payload = self._events.get()
+            try:
+                # A timeout, so that a signal delivered to another thread still gets its handler run here soon.
+                kind, seq, payload = self._events.get(timeout=0.5)
+            except queue.Empty:
+                continue
             if kind == 'interrupt':
                 if self._on_interrupt():
                     return
