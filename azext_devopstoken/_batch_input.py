@@ -5,6 +5,7 @@ A line is ``{"method", "path", "query", "headers", "body", "id"}``; only ``path`
 - ``index`` is the 0-based number of the physical input line, so a script can correlate a result with its line
   (``sed -n "$((index + 1))p"``). Blank lines (only whitespace) are skipped: they get no result line but still
   count, so indexes may have gaps.
+- A UTF-8 byte order mark at the start of the input is skipped (Windows PowerShell writes one).
 - A line that is not JSON, not valid UTF-8 or not a well-formed request gets its own error result; it never
   stops the batch (unless --stop-on-error).
 - Unknown keys are refused (a typo such as ``"params"`` would otherwise silently send a different request).
@@ -57,6 +58,9 @@ def read_requests(lines):
         except UnicodeDecodeError as ex:
             yield index, InputError('line %d is not valid UTF-8 (byte %d).' % (index, ex.start))
             continue
+        if index == 0:
+            # Windows PowerShell 5.1 writes UTF-8 files with a byte order mark (Set-Content -Encoding utf8).
+            text = text.lstrip('\ufeff')
         if not text.strip():
             continue
         try:

@@ -470,3 +470,10 @@ def test_progress_is_shown_only_when_stderr_is_a_terminal_and_stdout_is_not():
     summary = run_batch(request_lines(3), echo, io.StringIO(), progress=progress)
     assert cli.progress_controller.reporter.message == summary.describe() == "3 lines: 3 succeeded, 0 failed."
     assert not progress.active
+
+
+def test_a_byte_order_mark_at_the_start_is_skipped():
+    lines = ['\ufeff{"path": "_apis/projects"}\n'.encode("utf-8"), '\ufeff{"path": "x"}\n'.encode("utf-8")]
+    (first_index, first), (second_index, second) = list(read_requests(lines))
+    assert (first_index, first.path) == (0, "_apis/projects")
+    assert second_index == 1 and "not valid JSON" in str(second)  # only the input's first bytes may be a BOM
