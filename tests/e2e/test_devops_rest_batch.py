@@ -123,3 +123,20 @@ def test_5000_requests_in_constant_memory(sp_env, emulator, devops, tmp_path):
     assert indexes == list(range(5000)) and sizes > 100 * 1024 * 1024
     print("az devops-rest batch, 5,000 requests: peak RSS %d MB" % (peak_kb // 1024))
     assert peak_kb < 250 * 1024, "peak RSS %d MB" % (peak_kb // 1024)
+
+
+def test_a_closed_output_stops_the_batch_quietly(sp_env, emulator, devops, tmp_path):
+    requests_file = tmp_path / "requests.jsonl"
+    requests_file.write_text(jsonl([{"path": "_apis/projects", "query": {"$top": 1}}] * 500))
+    with open(requests_file, "rb") as stdin:
+        process = subprocess.Popen([sp_env.az_path, "devops-rest", "batch", "--org", emulator.org_url("contoso"),
+                                    "--input", "-", "--parallel", "2"], stdin=stdin, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, env=sp_env.env, cwd=sp_env.config_dir)
+        first = json.loads(process.stdout.readline())  # then the reader goes away, as `| head -n 1` does
+        process.stdout.close()
+        stderr = process.stderr.read().decode("utf-8")
+        code = process.wait(timeout=180)
+    assert first["index"] == 0 and first["status"] == 200
+    assert code == 1 and "the output was closed" in stderr, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+    assert len(devops_requests(emulator)) < 500
