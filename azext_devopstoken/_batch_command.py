@@ -89,12 +89,12 @@ def _share_connections(transport, parallel):
 
 def prepare(organization, project, line):
     """A batch line through `devops-rest call`'s planning rules; an az error refuses the line."""
-    from azext_devopstoken._call import Target, target
+    from azext_devopstoken._call import Target, request_target
     from azext_devopstoken._request import CallSpec, encode_body, is_json_type
     headers = CaseInsensitiveDict(line.headers)
     content_type = headers.get('Content-Type')
     placeholders = {'project': project, 'organization': organization.name, 'team': None}
-    url, params, _, _ = target(organization, Target(line.path, list(line.query), headers), placeholders)
+    url, params, _, _ = request_target(organization, Target(line.path, list(line.query), headers), placeholders)
     if line.body is None:
         body = None
     elif isinstance(line.body, str) and content_type and not is_json_type(content_type):

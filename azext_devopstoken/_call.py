@@ -107,8 +107,8 @@ def plan(cli_ctx, options, transport):
     params = _request.parse_pairs(options.query_parameters, '--query-parameters')
     headers = CaseInsensitiveDict(_request.parse_pairs(options.headers, '--headers'))
     output_file = check_output_file(options.output_file) if options.output_file else None
-    url, params, extra_bases, note = target(organization, Target(options.path, params, headers, options.service,
-                                                                 options.api_version), placeholders, transport)
+    wanted = Target(options.path, params, headers, options.service, options.api_version)
+    url, params, extra_bases, note = request_target(organization, wanted, placeholders, transport)
     body, content_type = request_body(options, options.content_type or headers.get('Content-Type'))
     if content_type:
         headers['Content-Type'] = content_type  # replaces a Content-Type given in any casing
@@ -126,7 +126,7 @@ class Target:
     api_version: Optional[str] = None
 
 
-def target(organization, request, placeholders, transport=None):
+def request_target(organization, request, placeholders, transport=None):
     """(url, query pairs with the api-version, extra service bases, note) for one request, by --path's rules
     (`call`, and each `batch` line): placeholders, a URL copied from the REST docs (https://dev.azure.com/
     {organization}/...) taken as a path on the organization given, other full URLs only on the organization,
