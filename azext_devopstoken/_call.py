@@ -4,9 +4,10 @@ Everything that can be wrong with the arguments is found in :func:`plan` before 
 a byte is sent; :func:`execute` does the network work.
 """
 import contextlib
+import re
 import sys
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from azure.cli.core.azclierror import InvalidArgumentValueError
 from knack.log import get_logger
@@ -35,16 +36,13 @@ def run(cli_ctx, options):
     """The whole command: plan, then (unless --dry-run) send on one connection pool and shape the result."""
     from azure.cli.core.commands.transform import unregister_global_transforms
     from azext_devopstoken._client import DevOpsClient, TokenSource
-    from azext_devopstoken._http import RetryPolicy, Transport
     # Like `az rest`: the result is the service's JSON, so az's resource-group/x509 transforms must not touch it.
     unregister_global_transforms(cli_ctx)
     if options.dry_run:
         the_plan = plan(cli_ctx, options, None)
         with _closing_body(the_plan.spec):
             return describe(cli_ctx, options, the_plan)
-    timeout = (options.timeout, options.timeout) if options.timeout else (15.0, 120.0)
-    with Transport(timeout=timeout, policy=RetryPolicy(max_retries=options.max_retries,
-                                                       max_wait=options.max_retry_wait)) as transport:
+    with new_transport(options) as transport:
         the_plan = plan(cli_ctx, options, transport)
         with _closing_body(the_plan.spec):
             tokens = None
@@ -91,19 +89,32 @@ def _pat_source(cli_ctx, organization):
     return PatSource(pat) if pat else None
 
 
+def new_transport(options):
+    """The Transport for --timeout, --max-retries and --max-retry-wait (shared by `call` and `batch`)."""
+    from azext_devopstoken._http import RetryPolicy, Transport
+    timeout = (options.timeout, options.timeout) if options.timeout else (15.0, 120.0)
+    return Transport(timeout=timeout, policy=RetryPolicy(max_retries=options.max_retries,
+                                                         max_wait=options.max_retry_wait))
+
+
 def _check_numbers(options):
     if options.max_items is not None and options.max_items < 1:
         raise InvalidArgumentValueError('--max-items must be 1 or more; got %s.' % options.max_items)
     if options.max_items is not None and not options.paginate:
         raise InvalidArgumentValueError('--max-items applies to --paginate; add --paginate.')
+    check_transport_numbers(options)
+    if not (options.path or '').strip():
+        raise InvalidArgumentValueError('--path is empty; give a path such as _apis/projects.')
+
+
+def check_transport_numbers(options):
+    """--timeout, --max-retries and --max-retry-wait (shared by `call` and `batch`)."""
     if options.timeout is not None and options.timeout <= 0:
         raise InvalidArgumentValueError('--timeout must be a positive number of seconds; got %s.' % options.timeout)
     if options.max_retries is not None and options.max_retries < 0:
         raise InvalidArgumentValueError('--max-retries must be 0 or more; got %s.' % options.max_retries)
     if options.max_retry_wait is not None and options.max_retry_wait < 0:
         raise InvalidArgumentValueError('--max-retry-wait must be 0 or more seconds; got %s.' % options.max_retry_wait)
-    if not (options.path or '').strip():
-        raise InvalidArgumentValueError('--path is empty; give a path such as _apis/projects.')
 
 
 def plan(cli_ctx, options, transport):
@@ -119,28 +130,20 @@ def plan(cli_ctx, options, transport):
     params = _request.parse_pairs(options.query_parameters, '--query-parameters')
     headers = CaseInsensitiveDict(_request.parse_pairs(options.headers, '--headers'))
     output_file = check_output_file(options.output_file) if options.output_file else None
-    url, path_params, extra_bases, note = _target(organization, options, placeholders, transport)
+    wanted = Target(options.path, params, headers, options.service, options.api_version)
+    url, params, extra_bases, note = request_target(organization, wanted, placeholders, transport)
     body, content_type = request_body(options, options.content_type or headers.get('Content-Type'))
     if content_type:
         headers['Content-Type'] = content_type  # replaces a Content-Type given in any casing
-    the_plan = Plan(organization, CallSpec(default_method(options), url, path_params + params, headers, body),
-                    output_file, extra_bases, note)
+    the_plan = Plan(organization, CallSpec(default_method(options), url, params, headers, body), output_file,
+                    extra_bases, note)
     the_plan.version_base = _version_base(organization, url, extra_bases)
-    _plan_api_version(cli_ctx, the_plan, options.api_version)
-    return the_plan
-
-
-def _plan_api_version(cli_ctx, the_plan, api_version):
-    """The api-version: --api-version, or one already given, or 7.1 chosen by devops-token (then negotiable,
-    and pre-selected from cached location data); none for OData and git paths."""
-    from azext_devopstoken import _request
-    spec = the_plan.spec
-    takes = _request.takes_api_version(spec.url)
-    the_plan.auto_version = takes and not api_version and not _request.has_api_version(spec.params, spec.headers)
-    if takes or api_version:
-        spec.params = _request.add_api_version(spec.params, spec.headers, api_version)
-    if the_plan.auto_version:
+    the_plan.auto_version = _request.takes_api_version(url) and not (
+        options.api_version or _request.has_api_version(wanted.params, headers)
+        or re.search(r'[?&]api-version=', options.path, re.I))
+    if the_plan.auto_version:   # 7.1 chosen by devops-token: negotiable, pre-selected from cached location data
         _preselect_version(cli_ctx, the_plan)
+    return the_plan
 
 
 def _version_base(organization, url, extra_bases):
@@ -170,11 +173,32 @@ def _preselect_version(cli_ctx, the_plan):
         logger.debug('api-version %s for %s, from %s.', version, the_plan.spec.url, source)
 
 
-def _target(organization, options, placeholders, transport):
-    """(url, query pairs from --path, extra service bases, note) for --path; a URL copied from the REST docs
-    (https://dev.azure.com/{organization}/...) is taken as a path on the organization given."""
+@dataclass
+class Target:
+    """Where one request goes, as asked for (by `call`'s options, or by a `batch` line)."""
+    path: str
+    params: List[Tuple[str, str]]
+    headers: CaseInsensitiveDict
+    service: Optional[str] = None
+    api_version: Optional[str] = None
+
+
+def request_target(organization, request, placeholders, transport=None):
+    """(url, query pairs with the api-version, extra service bases, note) for one request, by --path's rules
+    (`call`, and each `batch` line): placeholders, a URL copied from the REST docs (https://dev.azure.com/
+    {organization}/...) taken as a path on the organization given, other full URLs only on the organization,
+    '.'/'..' refused, api-version 7.1 unless given."""
     from azext_devopstoken import _request
-    path, service = options.path, options.service
+    url, path_params, extra_bases, note = _url(organization, request.path, request.service, placeholders,
+                                               transport)
+    params = path_params + request.params
+    if _request.takes_api_version(url) or request.api_version:   # none for _odata and _git paths
+        params = _request.add_api_version(params, request.headers, request.api_version)
+    return url, params, extra_bases, note
+
+
+def _url(organization, path, service, placeholders, transport):
+    from azext_devopstoken import _request
     docs = _request.docs_url(path)
     if docs:
         if service and docs.service and service != docs.service:

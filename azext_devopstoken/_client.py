@@ -1,4 +1,5 @@
 """One Azure DevOps call (or a run of pages) with a token fetched once and refreshed only when it expires."""
+import threading
 import time
 
 from knack.log import get_logger
@@ -24,7 +25,8 @@ def request_headers(given, authorization=None):
 
 
 class TokenSource:
-    """Fetches the organization's Azure DevOps token on first use and again only when it is about to expire."""
+    """Fetches the organization's Azure DevOps token on first use and again only when it is about to expire.
+    Thread-safe: the workers of a batch share one, and a token expiring mid-batch is fetched once, by one."""
 
     def __init__(self, cli_ctx, organization, transport, tenant=None):
         self._cli_ctx = cli_ctx
@@ -33,6 +35,7 @@ class TokenSource:
         self._tenant = tenant
         self._token = None
         self._named_tenant = None   # the tenant a 401 named, once it has been tried
+        self._lock = threading.Lock()
 
     @property
     def token(self):
@@ -40,23 +43,25 @@ class TokenSource:
         return self._token
 
     def authorization(self):
-        if self._token is None or self._token.expires_on - time.time() < _REFRESH_MARGIN:
-            from azext_devopstoken._auth import get_organization_token, token_in_tenant
-            if self._named_tenant:
-                self._token = token_in_tenant(self._cli_ctx, self._organization, self._named_tenant)
-            else:
-                self._token = get_organization_token(self._cli_ctx, self._organization, self._transport,
-                                                     tenant=self._tenant)
-            logger.debug('Got an Azure DevOps token from tenant %s (expires at %s).', self._token.tenant,
-                         self._token.expires_on_local)
-        return '%s %s' % (self._token.token_type, self._token.token)
+        with self._lock:
+            if self._token is None or self._token.expires_on - time.time() < _REFRESH_MARGIN:
+                from azext_devopstoken._auth import get_organization_token, token_in_tenant
+                if self._named_tenant:
+                    self._token = token_in_tenant(self._cli_ctx, self._organization, self._named_tenant)
+                else:
+                    self._token = get_organization_token(self._cli_ctx, self._organization, self._transport,
+                                                         tenant=self._tenant)
+                logger.debug('Got an Azure DevOps token from tenant %s (expires at %s).', self._token.tenant,
+                             self._token.expires_on_local)
+            return '%s %s' % (self._token.token_type, self._token.token)
 
     def expired(self):
         """True when the token held is past its expiry (a 401 then means: fetch a new one and retry)."""
         return self._token is not None and self._token.expires_on <= time.time()
 
     def forget(self):
-        self._token = None
+        with self._lock:
+            self._token = None
 
     def retarget(self, response):
         """True when a 401 names another tenant than the token's and a token is to be fetched there (once per
@@ -74,7 +79,8 @@ class TokenSource:
             return False
         logger.warning('%s answered 401 naming tenant %s; getting a token there and trying again.',
                        self._organization.url, named)
-        self._named_tenant, self._token = named, None
+        with self._lock:
+            self._named_tenant, self._token = named, None
         _tenant.store_tenant(self._cli_ctx, self._organization.url, named)
         return True
 
@@ -103,12 +109,7 @@ class DevOpsClient:
         one retry with a new one."""
         from azext_devopstoken._http import GaveUp
         try:
-            response = self._send(method, url, params, headers, body, stream)
-            if response.status_code == 401 and self.tokens is not None and (
-                    self.tokens.expired() or self.tokens.retarget(response)):
-                response.close()
-                self.tokens.forget()
-                response = self._send(method, url, params, headers, body, stream)
+            response = self.send_any(method, url, params, headers, body, stream)
         except GaveUp as ex:
             from azext_devopstoken._errors import devops_unreachable
             raise devops_unreachable(ex.cause, ex.attempts) from None
@@ -116,8 +117,21 @@ class DevOpsClient:
             self.on_response(response)
         return response
 
+    def send_any(self, method, url, params, headers, body, stream=False):
+        """The response whatever its status (``check`` not applied; GaveUp propagates). A 401 on an expired
+        token, or one naming another tenant than the token's, gets one retry with a new one."""
+        response = self._send(method, url, params, headers, body, stream)
+        if response.status_code == 401 and self.tokens is not None and (
+                self.tokens.expired() or self.tokens.retarget(response)):
+            response.close()
+            self.tokens.forget()
+            response = self._send(method, url, params, headers, body, stream)
+        return response
+
     def _send(self, method, url, params, headers, body, stream):
-        authorization = self.tokens.authorization() if self.tokens is not None else None
+        # A request with its own Authorization header (a batch line's "headers") is sent as given, without ours.
+        own = any(name.lower() == 'authorization' for name in headers)
+        authorization = self.tokens.authorization() if self.tokens is not None and not own else None
         return self.transport.send(method, url, params, request_headers(headers, authorization), body,
                                    stream=stream, owns=self.owns)
 
