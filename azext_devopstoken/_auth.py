@@ -97,6 +97,17 @@ def get_organization_token(cli_ctx, organization, transport, tenant=None):
         raise _tenant_not_held(organization, org_tenant, account, kind, ex) from None
 
 
+def token_in_tenant(cli_ctx, organization, tenant):
+    """A token from ``tenant`` (named by the organization's 401), or the error saying how to sign in there."""
+    from knack.util import CLIError
+    from azext_devopstoken import _tenant
+    try:
+        return get_access_token(cli_ctx, tenant=tenant)
+    except CLIError as ex:
+        account = _tenant.current_account(cli_ctx)
+        raise _tenant_not_held(organization, tenant, account, _tenant.account_kind(account), ex) from None
+
+
 def _tenant_not_held(organization, org_tenant, account, kind, cause):
     from azure.cli.core.azclierror import AuthenticationError
     first_line = str(getattr(cause, 'error_msg', None) or cause).strip().splitlines()[0]

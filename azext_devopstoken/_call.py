@@ -4,6 +4,7 @@ Everything that can be wrong with the arguments is found in :func:`plan` before 
 a byte is sent; :func:`execute` does the network work.
 """
 import contextlib
+import re
 import sys
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
@@ -26,6 +27,9 @@ class Plan:
     output_file: Optional[str]
     extra_bases: List[str]
     note: Optional[str] = None
+    version_base: Optional[str] = None   # the host whose api-versions apply (org URL or service host URL)
+    auto_version: bool = False           # devops-token chose the api-version (none was given)
+    version_source: Optional[str] = None
 
 
 def run(cli_ctx, options):
@@ -41,14 +45,16 @@ def run(cli_ctx, options):
     with new_transport(options) as transport:
         the_plan = plan(cli_ctx, options, transport)
         with _closing_body(the_plan.spec):
-            tokens = None if the_plan.spec.user_authorization else TokenSource(
-                cli_ctx, the_plan.organization, transport, tenant=options.tenant)
+            tokens = None
+            if not the_plan.spec.user_authorization:
+                tokens = _pat_source(cli_ctx, the_plan.organization) or TokenSource(
+                    cli_ctx, the_plan.organization, transport, tenant=options.tenant)
             client = DevOpsClient(the_plan.organization, tokens, transport, the_plan.extra_bases)
             if options.include:
                 from azext_devopstoken._headers import write_response_head
                 client.on_response = write_response_head
             try:
-                return execute(cli_ctx, options, the_plan, client)
+                return execute(cli_ctx, options, the_plan, versioned(cli_ctx, the_plan, client))
             except Exception as ex:
                 from azext_devopstoken._error_output import show_error_document
                 show_error_document(cli_ctx, ex)
@@ -64,6 +70,23 @@ def _closing_body(spec):
         close = getattr(spec.body, 'close', None)
         if close:
             close()
+
+
+def versioned(cli_ctx, the_plan, client):
+    """The client behind api-version negotiation (see _versions)."""
+    from azext_devopstoken._negotiate import VersionedSender
+    from azext_devopstoken._versions import LocationCache
+    return VersionedSender(client, LocationCache(cli_ctx.config.config_dir), the_plan.version_base or
+                           the_plan.organization.url, the_plan.auto_version)
+
+
+def _pat_source(cli_ctx, organization):
+    """AZURE_DEVOPS_EXT_PAT for a host that gets no Entra token (Azure DevOps Server), else None."""
+    from azext_devopstoken._credentials import PatSource, environment_pat
+    pat = environment_pat(cli_ctx, organization)
+    if pat:
+        logger.debug('%s is not Azure DevOps Services: sending AZURE_DEVOPS_EXT_PAT as Basic.', organization.url)
+    return PatSource(pat) if pat else None
 
 
 def new_transport(options):
@@ -112,8 +135,42 @@ def plan(cli_ctx, options, transport):
     body, content_type = request_body(options, options.content_type or headers.get('Content-Type'))
     if content_type:
         headers['Content-Type'] = content_type  # replaces a Content-Type given in any casing
-    spec = CallSpec(default_method(options), url, params, headers, body)
-    return Plan(organization, spec, output_file, extra_bases, note)
+    the_plan = Plan(organization, CallSpec(default_method(options), url, params, headers, body), output_file,
+                    extra_bases, note)
+    the_plan.version_base = _version_base(organization, url, extra_bases)
+    the_plan.auto_version = _request.takes_api_version(url) and not (
+        options.api_version or _request.has_api_version(wanted.params, headers)
+        or re.search(r'[?&]api-version=', options.path, re.I))
+    if the_plan.auto_version:   # 7.1 chosen by devops-token: negotiable, pre-selected from cached location data
+        _preselect_version(cli_ctx, the_plan)
+    return the_plan
+
+
+def _version_base(organization, url, extra_bases):
+    """The base URL whose location data covers ``url``: a service host looked up for it, else the organization
+    URL on its own host, else the first path segment of the URL's host (https://vssps.dev.azure.com/{org})."""
+    from urllib.parse import urlsplit
+    for base in extra_bases:
+        if url.lower().startswith(base.lower().rstrip('/') + '/'):
+            return base.rstrip('/')
+    parts = urlsplit(url)
+    if parts.netloc.lower() == organization.host:
+        return organization.url
+    first = [s for s in parts.path.split('/') if s][:1]
+    return '%s://%s/%s' % (parts.scheme, parts.netloc, first[0] if first else '')
+
+
+def _preselect_version(cli_ctx, the_plan):
+    """Use what cached location data says for this route (no request), so a refused version is not sent again."""
+    from azext_devopstoken import _versions
+    from azext_devopstoken._negotiate import current_version, with_version
+    entry = _versions.LocationCache(cli_ctx.config.config_dir).get(the_plan.version_base)
+    version, source = _versions.cached_choice(entry, _versions.sub_path_of(the_plan.spec.url, the_plan.version_base),
+                                              current_version(the_plan.spec.params) or _versions.DEFAULT_API_VERSION)
+    the_plan.version_source = source
+    if source != 'default':
+        the_plan.spec.params = with_version(the_plan.spec.params, version)
+        logger.debug('api-version %s for %s, from %s.', version, the_plan.spec.url, source)
 
 
 @dataclass
@@ -134,7 +191,9 @@ def request_target(organization, request, placeholders, transport=None):
     from azext_devopstoken import _request
     url, path_params, extra_bases, note = _url(organization, request.path, request.service, placeholders,
                                                transport)
-    params = _request.add_api_version(path_params + request.params, request.headers, request.api_version)
+    params = path_params + request.params
+    if _request.takes_api_version(url) or request.api_version:   # none for _odata and _git paths
+        params = _request.add_api_version(params, request.headers, request.api_version)
     return url, params, extra_bases, note
 
 
@@ -180,25 +239,62 @@ def _absolute_url(organization, path):
                                                                                    keep_blank_values=True)
 
 
+RESOURCE_AREAS_VERSION = '7.1-preview.1'   # Location is preview-only (Python SDK v7_0: '7.0-preview.1')
+
+
 def _locate_service(organization, service, transport):
-    """A service host's URL from the organization's resource areas (asked without a token)."""
+    """A service host's URL from the organization's resource areas (asked without a token), as the SDKs do
+    (Python ``connection.py``, Node ``WebApi.ts``): an empty or null list — what Azure DevOps Server answers — means
+    the collection URL itself; a service without a resource area (analytics) lives there too on a Server."""
     from azure.cli.core.azclierror import ResourceNotFoundError
     from azext_devopstoken._org import SERVICE_RESOURCE_AREAS
-    from azext_devopstoken._http import user_agent
-    url = '%s/_apis/resourceAreas/%s' % (organization.url, SERVICE_RESOURCE_AREAS[service])
-    response = transport.send('GET', url, [('api-version', '7.1-preview.1')],
-                              {'Accept': 'application/json', 'User-Agent': user_agent()}, None)
-    location = None
-    if response.ok:
-        try:
-            location = (response.json() or {}).get('locationUrl')
-        except ValueError:
-            location = None
-    if not location or not location.lower().startswith('https://'):
+    if service not in SERVICE_RESOURCE_AREAS:
+        return organization.url
+    response = _resource_areas(organization, transport)
+    areas = _resource_area_list(response)
+    if areas is not None and not areas:
+        logger.debug('%s has no resource areas (Azure DevOps Server): %s is the collection URL.',
+                     organization.url, service)
+        return organization.url
+    wanted = SERVICE_RESOURCE_AREAS[service]
+    location = next((a.get('locationUrl') for a in areas or () if isinstance(a, dict)
+                     and str(a.get('id', '')).lower() == wanted), None)
+    if not isinstance(location, str) or not location.lower().startswith('https://'):
         raise ResourceNotFoundError('%s does not say where its %s service is (resource area lookup answered %d).'
                                     % (organization.url, service, response.status_code))
     logger.debug('The %s service of %s is at %s', service, organization.url, location)
     return location.rstrip('/')
+
+
+def _resource_areas(organization, transport):
+    """``GET {org}/_apis/resourceAreas``; an older server's "out of range" refusal is retried once with its
+    latest version (the message names it)."""
+    from azext_devopstoken._http import user_agent
+    from azext_devopstoken._versions import refusal
+    url = '%s/_apis/resourceAreas' % organization.url
+    headers = {'Accept': 'application/json', 'User-Agent': user_agent()}
+    response = transport.send('GET', url, [('api-version', RESOURCE_AREAS_VERSION)], headers, None)
+    found = refusal(response)
+    if found is not None and found.server_max:
+        response.close()
+        response = transport.send('GET', url, [('api-version', found.server_max + '-preview.1')], headers, None)
+    return response
+
+
+def _resource_area_list(response):
+    """The list of areas (``[]`` for ``{"count": 0, "value": null}``), or None when the answer is no such list."""
+    if not response.ok:
+        return None
+    try:
+        document = response.json()
+    except ValueError:
+        return None
+    if not isinstance(document, dict):
+        return None
+    value = document.get('value')
+    if value is None and document.get('count') == 0 or value == []:
+        return []
+    return value if isinstance(value, list) else None
 
 
 def describe(cli_ctx, options, the_plan):
@@ -208,8 +304,11 @@ def describe(cli_ctx, options, the_plan):
     from azext_devopstoken._auth import planned_tenant
     from azext_devopstoken._client import request_headers
     spec = the_plan.spec
+    from azext_devopstoken._credentials import environment_pat
     authorization, token = '<redacted: given with --headers>', None
-    if not spec.user_authorization:
+    if not spec.user_authorization and environment_pat(cli_ctx, the_plan.organization):
+        authorization = 'Basic <redacted: AZURE_DEVOPS_EXT_PAT>'
+    elif not spec.user_authorization:
         authorization = 'Bearer <redacted>'
         tenant, source = planned_tenant(cli_ctx, the_plan.organization, options.tenant)
         token = {'tenant': tenant, 'from': source}
@@ -225,6 +324,8 @@ def describe(cli_ctx, options, the_plan):
     }
     if the_plan.note:
         result['note'] = the_plan.note
+    if the_plan.version_source and the_plan.version_source != 'default':
+        result['apiVersionFrom'] = the_plan.version_source
     return result
 
 
@@ -256,11 +357,18 @@ def execute(cli_ctx, options, the_plan, client):
     if the_plan.output_file:
         return _download(spec, client, the_plan.output_file)
     response = client.send(spec.method, spec.url, spec.params, spec.headers, spec.body)
-    from azext_devopstoken._paging import CONTINUATION_HEADER
-    if (response.headers.get(CONTINUATION_HEADER) or '').strip():
-        logger.warning('Azure DevOps has more results than this page (%s); add --paginate to get them all.',
-                       CONTINUATION_HEADER)
-    return _single_result(cli_ctx, response)
+    result = _single_result(cli_ctx, response)
+    _warn_if_more(response, result, spec.params)
+    return result
+
+
+def _warn_if_more(response, document, params):
+    """Without --paginate: say so when the page has a continuation, or looks full."""
+    from azext_devopstoken._paging import looks_full, next_page
+    if next_page(response.headers, document):
+        logger.warning('Azure DevOps has more results than this page; add --paginate to get them all.')
+    elif looks_full(document, params):
+        logger.warning('This page is full, so there may be more results; add --paginate to get them all.')
 
 
 def _single_result(cli_ctx, response):
@@ -301,11 +409,12 @@ def _download(spec, client, target):
 
 
 def _paginate(options, spec, client):
-    from azext_devopstoken._paging import CONTINUATION_PARAM, Merger, Next, next_page
+    from azext_devopstoken._paging import CONTINUATION_PARAM, Merger, Next, SkipFollower, next_page
+    from azext_devopstoken._throttle import pause_if_asked
     merger, seen, following = Merger(options.max_items), set(), Next()
-    progress = _Progress()
+    progress, skipping, skip_params = _Progress(), SkipFollower(spec.params), None
     while True:
-        url, params = spec.url, [(k, v) for k, v in spec.params if k != CONTINUATION_PARAM]
+        url, params = spec.url, skip_params or [(k, v) for k, v in spec.params if k != CONTINUATION_PARAM]
         if following.link:
             if not client.owns(following.link):
                 raise InvalidArgumentValueError('Refusing to follow a nextLink off the organization: %s'
@@ -314,15 +423,22 @@ def _paginate(options, spec, client):
         elif following.token:
             params.append((CONTINUATION_PARAM, following.token))
         response = client.send(spec.method, url, params, spec.headers, spec.body)
-        merger.add(_page_document(response))
+        document = _page_document(response)
+        if skip_params and skipping.repeats(document):
+            logger.warning('--paginate: the server answered $skip with a page seen before; stopping.')
+            break
+        merger.add(document)
         progress.show(merger)
         following = next_page(response.headers, merger.last)
-        if not following or merger.full:
+        skipping.active = skipping.active and not following and spec.method == 'GET'
+        skip_params = skipping.next_params(document, params) if params is not None else None
+        if not (following or skip_params) or merger.full:
             break
-        if following in seen:
+        if following and following in seen:
             logger.warning('--paginate: the server repeated a continuation token; stopping to avoid a loop.')
             break
         seen.add(following)
+        pause_if_asked(response, client.transport.policy)
     progress.done()
     return merger.result()
 

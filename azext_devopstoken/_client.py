@@ -34,6 +34,7 @@ class TokenSource:
         self._transport = transport  # for the tenant discovery probe
         self._tenant = tenant
         self._token = None
+        self._named_tenant = None   # the tenant a 401 named, once it has been tried
         self._lock = threading.Lock()
 
     @property
@@ -44,9 +45,12 @@ class TokenSource:
     def authorization(self):
         with self._lock:
             if self._token is None or self._token.expires_on - time.time() < _REFRESH_MARGIN:
-                from azext_devopstoken._auth import get_organization_token
-                self._token = get_organization_token(self._cli_ctx, self._organization, self._transport,
-                                                     tenant=self._tenant)
+                from azext_devopstoken._auth import get_organization_token, token_in_tenant
+                if self._named_tenant:
+                    self._token = token_in_tenant(self._cli_ctx, self._organization, self._named_tenant)
+                else:
+                    self._token = get_organization_token(self._cli_ctx, self._organization, self._transport,
+                                                         tenant=self._tenant)
                 logger.debug('Got an Azure DevOps token from tenant %s (expires at %s).', self._token.tenant,
                              self._token.expires_on_local)
             return '%s %s' % (self._token.token_type, self._token.token)
@@ -58,6 +62,27 @@ class TokenSource:
     def forget(self):
         with self._lock:
             self._token = None
+
+    def retarget(self, response):
+        """True when a 401 names another tenant than the token's and a token is to be fetched there (once per
+        command; not with --tenant/--subscription, nor for managed identities, which cannot switch tenant)."""
+        from azext_devopstoken import _tenant
+        if self._named_tenant or self._tenant or self._cli_ctx.data.get('subscription_id') or self._token is None:
+            return False
+        if not self._organization.owns(getattr(response, 'url', '') or ''):
+            return False   # a redirect led elsewhere (another organization): its tenant is not ours
+        named = _tenant.resource_tenant(response)
+        if named in (None, _tenant.MSA_TENANT) or named.lower() == (self._token.tenant or '').lower():
+            return False
+        kind = _tenant.account_kind(_tenant.current_account(self._cli_ctx))
+        if kind not in ('user', 'servicePrincipal'):
+            return False
+        logger.warning('%s answered 401 naming tenant %s; getting a token there and trying again.',
+                       self._organization.url, named)
+        with self._lock:
+            self._named_tenant, self._token = named, None
+        _tenant.store_tenant(self._cli_ctx, self._organization.url, named)
+        return True
 
 
 class DevOpsClient:
@@ -74,7 +99,14 @@ class DevOpsClient:
         return self.organization.owns(url, self.extra_bases)
 
     def send(self, method, url, params, headers, body, stream=False):
-        """The successful response, or an az error. A 401 on an expired token gets one retry with a new one."""
+        """The successful response, or an az error."""
+        response = self.send_raw(method, url, params, headers, body, stream)
+        self.check(response)
+        return response
+
+    def send_raw(self, method, url, params, headers, body, stream=False):
+        """The final response, any status (connection failures are az errors). A 401 on an expired token gets
+        one retry with a new one."""
         from azext_devopstoken._http import GaveUp
         try:
             response = self.send_any(method, url, params, headers, body, stream)
@@ -83,14 +115,14 @@ class DevOpsClient:
             raise devops_unreachable(ex.cause, ex.attempts) from None
         if self.on_response is not None:
             self.on_response(response)
-        self.check(response)
         return response
 
     def send_any(self, method, url, params, headers, body, stream=False):
         """The response whatever its status (``check`` not applied; GaveUp propagates). A 401 on an expired
-        token gets one retry with a new one."""
+        token, or one naming another tenant than the token's, gets one retry with a new one."""
         response = self._send(method, url, params, headers, body, stream)
-        if response.status_code == 401 and self.tokens is not None and self.tokens.expired():
+        if response.status_code == 401 and self.tokens is not None and (
+                self.tokens.expired() or self.tokens.retarget(response)):
             response.close()
             self.tokens.forget()
             response = self._send(method, url, params, headers, body, stream)

@@ -54,8 +54,8 @@ helps['devops-rest call'] = """
 type: command
 short-summary: Call an Azure DevOps REST API.
 long-summary: >
-    The call goes to --path under the organization (--org, or a configured default), with api-version 7.1
-    unless given, the headers X-TFS-FedAuthRedirect: Suppress and X-VSS-ForceMsaPassThrough: true, and a
+    The call goes to --path under the organization (--org, or a configured default), with an api-version
+    (see below), the headers X-TFS-FedAuthRedirect: Suppress and X-VSS-ForceMsaPassThrough: true, and a
     Microsoft Entra token for Azure DevOps as Bearer authorization. The token is sent only to the organization
     and its service hosts, and never appears in logs (--debug shows it as <redacted>).
     JSON answers are printed through az, so --query and every --output format work; other text is written to
@@ -65,6 +65,13 @@ long-summary: >
     it is also the command's output (through --query and -o), so a script can read its typeKey or errorCode.
     Bodies without JSON quoting: -f/-F build a JSON object (gh api's rules), --patch a JSON Patch array, and
     --input sends a file or stdin byte for byte; any of them makes the default method POST.
+    api-version: without --api-version, 7.1 is sent; about a quarter of Azure DevOps routes (Graph, audit,
+    dashboards, connectionData, ...) accept only a -preview version, and Azure DevOps Server accepts nothing newer
+    than its release (7.0 for Server 2022). When the service refuses 7.1 for either reason, devops-token reads the
+    host's API resource locations (OPTIONS {org}/_apis, as the Azure DevOps SDKs do; cached for 12 hours) and
+    retries once with the version they give (else the one the refusal names), then keeps it for every page.
+    Released routes cost no extra request; a refused route costs two, the first time only. With --api-version the
+    version is sent as given and a refusal is an error naming the version to use.
 examples:
   - name: List the projects of an organization as a table.
     text: az devops-rest call --org contoso --path _apis/projects --query "value[].{name:name, id:id}" -o table
@@ -92,8 +99,8 @@ examples:
     text: az devops-rest call --org contoso -p Fabrikam --team 'Fabrikam Team' --path 'https://dev.azure.com/{organization}/{project}/{team}/_apis/work/teamsettings/iterations?api-version=7.1'
   - name: Download a build artifact to a file.
     text: az devops-rest call --org contoso -p Fabrikam --path '{project}/_apis/build/builds/42/artifacts' --query-parameters artifactName=drop '$format=zip' --output-file drop.zip
-  - name: Call a Graph API on the organization's vssps host.
-    text: az devops-rest call --org contoso --service vssps --path _apis/graph/users --api-version 7.1-preview.1 --paginate
+  - name: Call a Graph API on the organization's vssps host (preview-only; the api-version is found for you).
+    text: az devops-rest call --org contoso --service vssps --path _apis/graph/users --paginate
   - name: See exactly what would be sent, without sending anything.
     text: az devops-rest call --org contoso -m POST --path Fabrikam/_apis/wit/wiql --body '@wiql.json' --dry-run
   - name: Show the first 5 projects, with $top sent as a query parameter.

@@ -17,17 +17,19 @@ from azure.cli.core.azclierror import InvalidArgumentValueError, RequiredArgumen
 SERVICE_HOSTS = ('vssps', 'vsrm', 'feeds', 'pkgs', 'almsearch', 'analytics', 'vsaex', 'auditservice', 'vstmr',
                  'extmgmt')
 # Resource areas that live on those hosts, for organizations whose service URLs must be looked up
-# (`GET {org}/_apis/resourceAreas/{id}`, answered without credentials).
+# (`GET {org}/_apis/resourceAreas`, answered without credentials). Ids: the azure-devops SDKs'
+# resource_area_identifier / RESOURCE_AREA_ID and the specs' x-ms-vss-resource-area-id. pkgs has one area per
+# package type (NuGet here; npm, Maven, PyPI, UPack share the host); analytics has no resource area in any SDK or
+# spec: its URL is derived by name on Services and is the collection URL on a Server.
 SERVICE_RESOURCE_AREAS = {
     'vssps': 'bb1e7ec9-e901-4b68-999a-de7012b920f8',         # Graph
     'vsrm': 'efc2f575-36ef-48e9-b672-0c6fb4a48ac5',          # Release
     'feeds': '7ab4e64e-c4d8-4f50-ae73-5ef2e21642a5',         # Packaging
-    'pkgs': '7ab4e64e-c4d8-4f50-ae73-5ef2e21642a5',
+    'pkgs': 'b3be7473-68ea-4a81-bfc7-9530baaa19ad',          # NuGet
     'almsearch': 'ea48a0a1-269c-42d8-b8ad-ddc8fcdcf578',     # Search
-    'analytics': '63f56562-0f8e-4ae1-8f26-5d7c1d5e5b92',
     'vsaex': '68ddce18-2501-45f1-a17b-7931a9922690',         # Member entitlement management
-    'auditservice': '94ff054d-5ee1-413d-a341-302c39e5f3f8',  # Audit
-    'vstmr': '3b95fb80-fdda-4218-b60e-1052d070ae6b',         # Test results
+    'auditservice': '94ff054d-5ee1-413d-9341-3f4a7827de2e',  # Audit
+    'vstmr': 'c83eaf52-edf3-4034-ae11-17d38f25404c',         # Test results
     'extmgmt': '6c2b0933-3600-42ae-bf8b-93d4f7e83594',       # Extension management
 }
 _ORG_NAME = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?$')

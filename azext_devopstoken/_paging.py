@@ -1,17 +1,24 @@
-"""Azure DevOps continuation paging: where the next page is, and merging pages into one document.
+"""Azure DevOps paging: where the next page is, and merging pages into one document.
 
-Three forms exist: the ``x-ms-continuationtoken`` response header (most lists; empty or absent means
-done) sent back as the ``continuationToken`` query parameter; a body ``continuationToken`` with
-``hasMore`` (audit log); and a body ``nextLink``/``continuationToken`` with ``isLastBatch`` (work item
-tracking reporting). A merged result keeps the first page's shape, so a ``--query`` written for one
-page works on all of them.
+Forms: the ``x-ms-continuationtoken`` response header (most lists; empty or absent means done) sent back as the
+``continuationToken`` query parameter; a body ``continuationToken`` with ``hasMore`` (audit log); a body
+``nextLink``/``continuationToken`` with ``isLastBatch`` (work item tracking reporting); a body
+``continuationToken`` next to ``items``/``members`` with no ``hasMore``, null on the last page (user
+entitlements, vsts-rest-api-specs ``PagedUserEntitlementsList``); an absolute ``@odata.nextLink`` (Analytics OData,
+Learn "Query guidelines for Analytics with OData"); and no continuation at all, only ``$top``/``$skip`` (pull
+requests and some 25 other lists in the 7.1 specs): :class:`SkipFollower`. A merged result keeps the first page's
+shape, so a ``--query`` written for one page works on all of them.
 """
+import json
 from dataclasses import dataclass
 from typing import Optional
 
 CONTINUATION_HEADER = 'x-ms-continuationtoken'
 CONTINUATION_PARAM = 'continuationToken'
-_LIST_KEYS = ('value', 'decoratedAuditLogEntries', 'values')
+_LIST_KEYS = ('value', 'decoratedAuditLogEntries', 'values', 'items', 'members')
+ODATA_NEXT_LINK = '@odata.nextLink'
+SKIP_PARAM, TOP_PARAM = '$skip', '$top'
+FULL_PAGE_GUESS = 100   # without $top, a list of a multiple of this many items may be a full page
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,66 @@ def next_page(headers, document):
             return Next()
         return Next(link=document.get('nextLink'), token=None if document.get('nextLink')
                     else document.get('continuationToken'))
+    if isinstance(document.get(ODATA_NEXT_LINK), str) and document[ODATA_NEXT_LINK]:
+        return Next(link=document[ODATA_NEXT_LINK])
+    if items_key(document) in ('items', 'members') and isinstance(document.get('continuationToken'), str):
+        return Next(token=document['continuationToken'].strip() or None)
     return Next()
+
+
+def _int_param(params, name):
+    for key, value in params or ():
+        if key.lower() == name.lower():
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def looks_full(document, params):
+    """True when a page without a continuation may still not be the last: as many items as ``$top`` asked for,
+    or, without ``$top``, a round number of them (services page by 100s)."""
+    key = items_key(document)
+    if not key:
+        return False
+    count = len(document[key])
+    top = _int_param(params, TOP_PARAM)
+    return count > 0 and (count == top if top else count % FULL_PAGE_GUESS == 0)
+
+
+class SkipFollower:
+    """Paging by ``$skip`` for lists with no continuation at all: the next page is asked while pages come back
+    full (``$top`` items, or the first page's size when it looks like a server page size); a short, empty or
+    repeated page ends it (a server that ignores ``$skip`` repeats its first page)."""
+
+    def __init__(self, params):
+        self.skip0 = _int_param(params, SKIP_PARAM) or 0
+        self.top = _int_param(params, TOP_PARAM)
+        self.fetched = 0
+        self.first_items = set()
+        self.active = True        # False once any page carried a continuation: that form rules
+
+    def repeats(self, document):
+        """True when a page begins with the item a previous page began with (``$skip`` ignored)."""
+        key = items_key(document)
+        items = (document[key] if key else document) if key in ('value', '') else None
+        return bool(items) and json.dumps(items[0], sort_keys=True) in self.first_items
+
+    def next_params(self, document, params):
+        """The query of the next page, or None when this page was the last."""
+        key = items_key(document)
+        if not self.active or key not in ('value', ''):
+            return None
+        items = document[key] if key else document
+        size = self.top or (len(items) if not self.fetched and len(items) >= FULL_PAGE_GUESS else None)
+        if not items or not size or len(items) < size:
+            return None
+        self.first_items.add(json.dumps(items[0], sort_keys=True))
+        self.top = size
+        self.fetched += len(items)
+        kept = [(k, v) for k, v in params if k.lower() not in (SKIP_PARAM, TOP_PARAM)]
+        return kept + [(TOP_PARAM, str(size)), (SKIP_PARAM, str(self.skip0 + self.fetched))]
 
 
 class Merger:
@@ -95,11 +161,12 @@ class Merger:
             return self.items
         merged = dict(self._first)
         merged[self._key] = self.items
-        if self._key == 'value' or 'count' in merged:
+        if 'count' in merged or (self._key == 'value' and ODATA_NEXT_LINK not in merged):
             merged['count'] = len(self.items)
         for bookkeeping in ('hasMore', 'isLastBatch', 'continuationToken', 'nextLink'):
             if bookkeeping in merged:
                 merged[bookkeeping] = self._last.get(bookkeeping)
+        merged.pop(ODATA_NEXT_LINK, None)
         if 'hasMore' in merged:
             merged['hasMore'] = False
         if 'isLastBatch' in merged:

@@ -82,8 +82,11 @@ def load_arguments(loader, _):
                    help='Send the call to this service host of the organization instead of the main one, '
                         'e.g. vssps for Graph (https://vssps.dev.azure.com/{org}) or vsrm for Release.')
         c.argument('api_version', options_list=['--api-version'], action=_GivenOnce,
-                   help='api-version to send, e.g. 7.1 or 7.1-preview.1. Default: 7.1, unless --path, '
-                        '--query-parameters or an Accept header already carries one.')
+                   help='api-version to send as given, e.g. 7.1 or 7.1-preview.1; a refusal names the version '
+                        'to use. Without it devops-token sends 7.1 and, when the route is preview-only or the '
+                        'server older (Azure DevOps Server), retries once with the version the host\'s API '
+                        'locations (OPTIONS _apis, cached 12 hours) or the refusal name. Not added for _odata '
+                        'and _git paths, or when --path, --query-parameters or an Accept header carries one.')
         c.argument('query_parameters', options_list=['--query-parameters'], nargs='+',
                    help='Space-separated query parameters as name=value, URL-encoded for you, e.g. $top=5.')
         c.argument('headers', options_list=['--headers'], nargs='+',

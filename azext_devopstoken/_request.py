@@ -104,6 +104,21 @@ def build_url(base_url, path):
     return base_url.rstrip('/') + '/' + relative, parse_qsl(query, keep_blank_values=True)
 
 
+def takes_api_version(url):
+    """False for what is no versioned REST route: Analytics OData (its version is a path segment, Learn
+    "Query guidelines for Analytics with OData") and git's smart HTTP."""
+    from urllib.parse import urlsplit
+    path = urlsplit(url).path.lower()
+    return '/_odata/' not in path + '/' and '/_git/' not in path
+
+
+def has_api_version(params, headers):
+    """True when the path, --query-parameters or the Accept header already carry an api-version."""
+    from requests.structures import CaseInsensitiveDict
+    accept = CaseInsensitiveDict(headers).get('Accept') or ''
+    return any(k.lower() == 'api-version' for k, _ in params) or 'api-version' in accept.lower()
+
+
 def add_api_version(params, headers, api_version):
     """api-version once: --api-version, or the one already in the path/--query-parameters/Accept header, or 7.1."""
     given = [v for k, v in params if k.lower() == 'api-version']

@@ -1,8 +1,12 @@
 """The Microsoft Entra tenant an Azure DevOps organization belongs to, found without credentials.
 
-One unauthenticated HEAD of the organization URL (what Git Credential Manager does) answers 401 with
-``X-VSS-ResourceTenant`` and ``WWW-Authenticate: Bearer authorization_uri=https://login…/{tenant}``.
-Answers are cached per organization in ``$AZURE_CONFIG_DIR/devops-token/tenants.json`` for a day.
+As Git Credential Manager does it (``AzureDevOpsRestApi.cs GetAuthorityAsync``): one unauthenticated HEAD of the
+organization URL, its status ignored; the tenant comes from ``WWW-Authenticate: Bearer authorization_uri=…/{tenant}``
+(any login host), else from the first well-formed, non-zero GUID among the ``X-VSS-ResourceTenant`` values (the
+header may come more than once; requests joins the lines with ", "); a single all-zero value means a
+Microsoft-account organization. Only such a definitive answer is cached (a day, per organization, in
+``$AZURE_CONFIG_DIR/devops-token/tenants.json``): a 500, 405, 502, a proxy's page or a time-out is asked again
+next time. A call's own 401 naming another tenant wins over the cache (GCM: the failing request's challenge wins).
 """
 import json
 import os
@@ -56,31 +60,57 @@ def store_tenant(cli_ctx, organization_url, tenant):
         logger.debug('Could not write the tenant cache %s: %s', path, ex)
 
 
+def _guid(text):
+    import uuid
+    try:
+        return str(uuid.UUID((text or '').strip().strip('"')))
+    except ValueError:
+        return None
+
+
+def _bearer_tenant(challenges):
+    """The tenant GUID at the end of a Bearer challenge's authorization_uri, or None."""
+    for found in re.finditer(r'Bearer\s+[^,]*?authorization_uri="?([^",\s]+)', challenges or '', re.I):
+        tenant = _guid(found.group(1).rstrip('/').rsplit('/', 1)[-1])
+        if tenant:
+            return tenant
+    return None
+
+
 def resource_tenant(response):
-    """The organization's tenant from a challenge: X-VSS-ResourceTenant, or WWW-Authenticate authorization_uri."""
-    tenant = response.headers.get('X-VSS-ResourceTenant')
-    if tenant:
-        return tenant.strip()
-    match = re.search(r'authorization_uri="?https://[^/\s"]+/([0-9a-fA-F-]{36})', response.headers.get(
-        'WWW-Authenticate', ''))
-    return match.group(1) if match else None
+    """The organization's tenant from any answer carrying it (status ignored), MSA_TENANT for a Microsoft-account
+    organization, or None when the answer does not say."""
+    tenant = _bearer_tenant(response.headers.get('WWW-Authenticate'))
+    if tenant and tenant != MSA_TENANT:
+        return tenant
+    values = [v for v in (response.headers.get('X-VSS-ResourceTenant') or '').split(',') if v.strip()]
+    guids = [g for g in (_guid(v) for v in values) if g]
+    for guid in guids:
+        if guid != MSA_TENANT:
+            return guid
+    return MSA_TENANT if len(values) == 1 and guids == [MSA_TENANT] else None
 
 
 def discover_tenant(cli_ctx, organization, transport, use_cache=True):
     """The organization's tenant id (MSA_TENANT for a Microsoft-account organization), or None when the
-    organization does not say (Azure DevOps Server, or no Entra challenge)."""
+    organization does not say (Azure DevOps Server, a failing probe, no Entra challenge)."""
     if use_cache:
         found, tenant = cached_tenant(cli_ctx, organization.url)
-        if found:
+        if found and tenant:
             logger.debug('Tenant of %s (cached): %s', organization.url, tenant)
             return tenant
-    from azext_devopstoken._http import user_agent
-    response = transport.send('HEAD', organization.url, None,
-                              {'X-TFS-FedAuthRedirect': 'Suppress', 'User-Agent': user_agent()}, None)
+    from azext_devopstoken._http import GaveUp, user_agent
+    try:
+        response = transport.send('HEAD', organization.url, None,
+                                  {'X-TFS-FedAuthRedirect': 'Suppress', 'User-Agent': user_agent()}, None)
+    except GaveUp as ex:
+        logger.debug('Tenant of %s: the probe failed (%s); using the account\'s tenant for this call.',
+                     organization.url, type(ex.cause).__name__)
+        return None
     response.close()
-    tenant = resource_tenant(response) if response.status_code in (401, 203, 302) else None
+    tenant = resource_tenant(response)
     logger.debug('Tenant of %s (asked, %d): %s', organization.url, response.status_code, tenant)
-    if response.status_code != 404:
+    if tenant:
         store_tenant(cli_ctx, organization.url, tenant)
     return tenant
 

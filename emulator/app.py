@@ -8,7 +8,7 @@ import os
 import threading
 
 from emulator.arm import ArmService
-from emulator.constants import DEVOPS_HOSTS
+from emulator.constants import DEVOPS_HOSTS, SERVER_HOST
 from emulator.devops.service import DevOpsService
 from emulator.directory import Directory
 from emulator.entra.ci_oidc import CiOidcService
@@ -45,7 +45,7 @@ class Emulator:
         devops = DevOpsService(self)  # one instance plays every Azure DevOps host
         services = {"login": EntraService(self), "arm": ArmService(self), "other": OtherHostService(self),
                     "oidc": CiOidcService(self)}
-        services.update((name, devops) for name in DEVOPS_HOSTS)
+        services.update((name, devops) for name in DEVOPS_HOSTS + (SERVER_HOST,))
         for name in services:
             server = Listener(self, name, context)
             self._servers.append(server)
@@ -109,6 +109,12 @@ class Emulator:
 
     def org_url(self, org):
         return "%s/%s" % (self.devops_url, org)
+
+    @property
+    def server_url(self):
+        """The Azure DevOps Server collection URL (``https://server/DefaultCollection``)."""
+        from emulator.constants import SERVER_COLLECTION
+        return "%s/%s" % (self.urls[SERVER_HOST], SERVER_COLLECTION)
 
     def describe(self):
         """A JSON-able summary for scripts (``python -m emulator`` prints it)."""

@@ -1,8 +1,13 @@
 """Identifiers the emulated services share, each stated once.
 
 ``DEVOPS_HOSTS`` are the listeners played by the Azure DevOps service: the organization host
-(``dev.azure.com/{org}``), the identity host (``vssps.dev.azure.com/{org}``, Graph) and the release host
-(``vsrm.dev.azure.com/{org}``). Adding an Azure DevOps host is one entry here; routes then name it.
+(``dev.azure.com/{org}``), the identity host (``vssps.dev.azure.com/{org}``, Graph), the release host
+(``vsrm.dev.azure.com/{org}``), member entitlement management (``vsaex.dev.azure.com/{org}``) and the audit
+service (``auditservice.dev.azure.com/{org}``: host of MicrosoftDocs/vsts-rest-api-specs audit/7.1/audit.json).
+Adding an Azure DevOps host is one entry here; routes then name it.
+
+``SERVER_HOST`` is an Azure DevOps Server collection host (``https://server/{collection}``), played by the same
+service with Server rules: no Microsoft Entra tokens, PATs as Basic, api-versions up to 7.0, empty resource areas.
 """
 
 # The Azure DevOps resource (application) id, the audience of its Entra tokens
@@ -15,4 +20,6 @@ ARM_RESOURCE = "https://management.core.windows.net/"
 # The Azure CLI's public client id (azure.cli.core._profile).
 AZ_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 
-DEVOPS_HOSTS = ("devops", "vssps", "vsrm")
+DEVOPS_HOSTS = ("devops", "vssps", "vsrm", "vsaex", "auditservice")
+SERVER_HOST = "server"
+SERVER_COLLECTION = "DefaultCollection"

@@ -20,6 +20,8 @@ class ControlApi:
             ("PUT", "/_emulator/artifact"): lambda body: service.set_artifact_size(body["size"]) or service.state(),
             ("POST", "/_emulator/members"): lambda body: service.add_member(body["org"], body["oid"]) or {},
             ("DELETE", "/_emulator/members"): lambda body: service.remove_member(body["org"], body["oid"]) or {},
+            ("POST", "/_emulator/server-pats"): lambda body: service.add_server_pat(body["pat"],
+                                                                                    body.get("who", "alice")) or {},
             ("POST", "/_emulator/reset"): lambda body: service.reset_controls() or service.state(),
         }
 

@@ -1,9 +1,18 @@
 """Faults a test injects into the emulated Azure DevOps: throttling (429 with Retry-After and the
-X-RateLimit-* headers), 5xx answers (503 with X-VSS-HostOfflineError, Azure Front Door's 502/504 pages),
-redirects, 403s, and alterations of the real answer (a connection reset mid-body, a stall).
+X-RateLimit-* headers, JSON or HTML body), delay-mode throttling (the real 200 with Retry-After and
+X-RateLimit-Delay), 5xx answers (503 with X-VSS-HostOfflineError, Azure Front Door's 502/504 pages), any other
+error status, a proxy's HTML page, redirects, 403s, and alterations of the real answer (a connection reset
+mid-body, a stall, rewritten tenant headers).
 
-The 429 headers are those of Azure DevOps rate limits
-(https://learn.microsoft.com/azure/devops/integrate/concepts/rate-limits).
+The rate-limit headers are those of Azure DevOps rate limits (Learn, "Rate and usage limits",
+https://learn.microsoft.com/azure/devops/integrate/concepts/rate-limits): requests are first delayed — "The
+response still returns HTTP 200" with ``Retry-After`` and ``X-RateLimit-Delay`` ("How long the request is delayed.
+Units: seconds with up to three decimal places") — then blocked with 429 and TF400733. A 429 can come from a front
+end as an HTML page (REFERENCE.md), hence ``throttle(html=True)``.
+
+Tenant headers: the service may send ``X-VSS-ResourceTenant`` more than once (Git Credential Manager's
+``AzureDevOpsApiTests.VssResourceTenantMultiple_ReturnsFirstAadAuthority``: ``aad1, 0000..., aad2``), and a
+Bearer challenge without ``authorization_uri`` (``WwwAuthenticateMultiple_ReturnsBearerAuthority``).
 """
 import re
 import threading
@@ -18,7 +27,11 @@ from emulator.server import Response
 _THROTTLED = ("TF400733: The request has been canceled: Request was blocked due to exceeding usage of resource "
               "'Core' in namespace 'User'.")
 FAULT_DEFAULTS = {
-    "throttle": {"retry_after": 1, "delay": None, "limit": 200},
+    "throttle": {"retry_after": 1, "delay": None, "limit": 200, "html": False},
+    "delay": {"retry_after": 1, "delay": 0.5, "limit": 200},
+    "error": {"status": 500},
+    "proxy_page": {"status": 200},
+    "tenant_headers": {"tenants": (), "bearer": None},
     "unavailable": {"retry_after": None, "host_offline": False},
     "bad_gateway": {},
     "gateway_timeout": {},
@@ -54,7 +67,7 @@ class Fault:
     @property
     def answers(self):
         """True for faults that replace the response; False for those that alter the real one."""
-        return self.kind not in ("reset", "stall")
+        return self.kind not in ("reset", "stall", "delay", "tenant_headers")
 
 
 def make_fault(ident, kind, path=".*", method=None, count=1, listener=None, **params):
@@ -115,6 +128,11 @@ def fault_response(fault, call):
         return Response(int(params["status"]), [("Location", params["location"])], b"")
     if fault.kind == "throttle":
         return _throttled(params)
+    if fault.kind == "error":
+        status = int(params["status"])
+        return json_error(ApiError(status, "HttpException", "The server answered %d." % status))
+    if fault.kind == "proxy_page":
+        return Response.text(int(params["status"]), _PROXY_PAGE, content_type="text/html; charset=utf-8")
     if fault.kind == "forbidden":
         return json_error(ApiError(403, "AccessCheckException", "VS402904: Access denied: you need %s permissions "
                                    "to perform this action. For more information, contact the organization "
@@ -131,14 +149,27 @@ def fault_response(fault, call):
     return Response.text(status, _FRONT_DOOR_PAGE % ref, content_type="text/html; charset=utf-8")
 
 
-def _throttled(params):
-    retry = params["retry_after"]
-    delay = params["delay"] if params["delay"] is not None else (retry or 0)
+_PROXY_PAGE = ("<!DOCTYPE html><html><head><title>Web Filter</title></head><body><h1>Access to this site is "
+               "being checked</h1><p>Your request is being inspected by the corporate proxy.</p></body></html>")
+_HTML_429 = ("<!DOCTYPE html><html><head><title>Too Many Requests</title></head><body><h1>429 Too Many Requests</h1>"
+             "<p>TF400733: Request was blocked due to exceeding usage of resource 'Core'.</p></body></html>")
+
+
+def _rate_limit_headers(params, retry, delay):
     headers = [("X-RateLimit-Resource", "Core"), ("X-RateLimit-Delay", "%.3f" % float(delay)),
                ("X-RateLimit-Limit", str(params["limit"])), ("X-RateLimit-Remaining", "0"),
                ("X-RateLimit-Reset", str(int(time.time() + float(retry or delay or 0))))]
     if retry is not None:
         headers.insert(0, ("Retry-After", str(retry)))
+    return headers
+
+
+def _throttled(params):
+    retry = params["retry_after"]
+    delay = params["delay"] if params["delay"] is not None else (retry or 0)
+    headers = _rate_limit_headers(params, retry, delay)
+    if params["html"]:
+        return Response.text(429, _HTML_429, content_type="text/html; charset=utf-8", headers=headers)
     return json_error(ApiError(429, "RequestBlockedException", _THROTTLED, headers=headers))
 
 
@@ -147,3 +178,21 @@ def alter_response(fault, response):
         response.reset_after_bytes = int(fault.params["after_bytes"])
     elif fault.kind == "stall":
         response.stall_seconds += float(fault.params["seconds"])
+    elif fault.kind == "delay":   # the real answer, delayed by the service: still 200
+        params = fault.params
+        response.stall_seconds += float(params["delay"])
+        response.headers.extend(_rate_limit_headers(params, params["retry_after"], params["delay"]))
+    elif fault.kind == "tenant_headers":
+        _rewrite_tenant_headers(response, fault.params)
+
+
+def _rewrite_tenant_headers(response, params):
+    """One X-VSS-ResourceTenant line per value of ``tenants``; ``bearer`` (when not None) replaces the Bearer
+    challenge ("" drops it)."""
+    bearer = params["bearer"]
+    kept = [(k, v) for k, v in response.headers if k.lower() != "x-vss-resourcetenant" and not (
+        bearer is not None and k.lower() == "www-authenticate" and v.lower().startswith("bearer"))]
+    kept += [("X-VSS-ResourceTenant", tenant) for tenant in params["tenants"]]
+    if bearer:
+        kept.append(("WWW-Authenticate", bearer))
+    response.headers[:] = kept

@@ -16,8 +16,8 @@ What a request meets, in order:
 import threading
 import uuid
 
-from emulator.constants import DEVOPS_HOSTS
-from emulator.devops import auth, model, routing
+from emulator.constants import DEVOPS_HOSTS, SERVER_COLLECTION, SERVER_HOST
+from emulator.devops import auth, collection, model, routing
 from emulator.devops.artifacts import DEFAULT_ARTIFACT_SIZE
 from emulator.devops.call import Call
 from emulator.devops.controls import ControlApi
@@ -38,6 +38,8 @@ class DevOpsService:
         self._settings_lock = threading.Lock()
         self.latency_ms = 0
         self.artifact_size = DEFAULT_ARTIFACT_SIZE
+        self.server_pats = {}         # personal access token -> principal key, for the Server collection
+        self._server_collection = collection.organization()
         self._control = ControlApi(self)
 
     # -- Python control API (tests) --------------------------------------------------------------
@@ -69,6 +71,12 @@ class DevOpsService:
     def add_member(self, org, oid):
         self._organization_named(org).member_oids.add(oid)
 
+    def add_server_pat(self, pat, who="alice"):
+        """Make ``pat`` a personal access token of ``who`` on the Azure DevOps Server collection."""
+        self.emulator.directory.principal(who)
+        with self._settings_lock:
+            self.server_pats[pat] = who
+
     def remove_member(self, org, oid):
         self._organization_named(org).member_oids.discard(oid)
 
@@ -77,6 +85,8 @@ class DevOpsService:
         self.clear_faults()
         self.set_latency(0)
         self.set_artifact_size(DEFAULT_ARTIFACT_SIZE)
+        with self._settings_lock:
+            self.server_pats.clear()
 
     def state(self):
         return {"faults": self.list_faults(), "latency_ms": self.latency_ms, "artifact_size": self.artifact_size,
@@ -114,6 +124,8 @@ class DevOpsService:
         try:
             return self._dispatch(call)
         except auth.AuthFailure as failure:
+            if call.request.listener == SERVER_HOST:
+                return collection.challenge(call, failure)
             return auth.challenge(call, failure)
         except ApiError as error:
             return json_error(error)
@@ -121,19 +133,19 @@ class DevOpsService:
     def _dispatch(self, call):
         request = call.request
         org_name, _, rest = request.path.lstrip("/").partition("/")
-        call.org = self._organizations().get(org_name.lower())
+        call.org = self._organization_on(request.listener, org_name)
         if call.org is None:
             raise ApiError(404, "HostDoesNotExistException",
                            "The organization '%s' could not be found." % org_name if org_name else "Not found.")
         sub_path = "/" + rest if rest else ""
         route, match = routing.find_route(request.listener, request.method, sub_path)
         if route is None or not route.anonymous:
-            call.caller = auth.authenticate(call)
+            call.caller = (collection.authenticate if request.listener == SERVER_HOST else auth.authenticate)(call)
         if match is None:
             raise self._no_route(request, route)
         call.groups = match.groupdict()
         if route.versioned:
-            call.version = routing.check_version(request, route.released)
+            call.version = routing.checked_version(route, request)
         if route.patch_body:
             routing.require_patch_content_type(request)
         return route.handler(call)
@@ -145,6 +157,11 @@ class DevOpsService:
                             "The requested resource does not support http method '%s'." % request.method)
         return ApiError(404, "HttpException", "The controller for path '%s' was not found or does not implement "
                         "IController." % request.path, event_id=0)
+
+    def _organization_on(self, listener, name):
+        if listener == SERVER_HOST:
+            return self._server_collection if name.lower() == SERVER_COLLECTION.lower() else None
+        return self._organizations().get(name.lower())
 
     def _organizations(self):
         return {name.lower(): org for name, org in self.emulator.directory.organizations.items()}

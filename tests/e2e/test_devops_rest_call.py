@@ -179,7 +179,8 @@ def test_paginate_all_projects_one_connection(sp_env, emulator, devops):
 
 
 def test_paginate_body_continuation_forms(sp_env, emulator, devops):
-    audit = ok_json(call(sp_env, emulator, "--path", "_apis/audit/auditlog", "--api-version", "7.1-preview.1",
+    audit = ok_json(call(sp_env, emulator, "--service", "auditservice", "--path", "_apis/audit/auditlog",
+                         "--api-version", "7.1-preview.1",
                          "--paginate", "-o", "json"))
     assert len(audit["decoratedAuditLogEntries"]) == 450 and audit["hasMore"] is False
     revisions = ok_json(call(sp_env, emulator, "-p", "Website", "--path", "{project}/_apis/wit/reporting/"

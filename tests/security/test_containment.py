@@ -70,13 +70,13 @@ def next_link(link):
 
 
 def resource_area_at(location):
-    """The organization's resource area lookup names ``location`` as the Graph (vssps) host."""
+    """The organization's resource area list names ``location`` as the Graph (vssps) host."""
     def rewrite(ctx, _call, body):
-        if body.get("id") != GRAPH_AREA:
-            return False
-        body["locationUrl"] = ctx.fill(location)
-        return True
-    return lambda ctx, patch: _rewrite_json_answer(ctx, patch, core.get_resource_area,
+        areas = [a for a in body.get("value") or () if a.get("id") == GRAPH_AREA]
+        for area in areas:
+            area["locationUrl"] = ctx.fill(location)
+        return bool(areas)
+    return lambda ctx, patch: _rewrite_json_answer(ctx, patch, core.list_resource_areas,
                                                    lambda call, body: rewrite(ctx, call, body))
 
 

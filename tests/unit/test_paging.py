@@ -47,3 +47,57 @@ def test_top_level_arrays_concatenate():
     merger.add([1])
     merger.add([2])
     assert merger.result() == [1, 2]
+
+
+# -- issue 9: the shapes that stopped after page 1 --------------------------------------------------------------
+def test_user_entitlements_continue_in_the_body_until_null():
+    headers = CaseInsensitiveDict()
+    assert next_page(headers, {"items": [1], "continuationToken": "t2", "totalCount": 3}) == Next(token="t2")
+    assert next_page(headers, {"members": [1], "continuationToken": "t2", "totalCount": 3}) == Next(token="t2")
+    assert not next_page(headers, {"items": [3], "continuationToken": None, "totalCount": 3})
+    assert not next_page(headers, {"items": [3], "continuationToken": "", "totalCount": 3})
+
+
+def test_odata_next_link_and_merge_drops_it():
+    headers = CaseInsensitiveDict()
+    page = {"@odata.context": "c", "value": [1], "@odata.nextLink": "https://h/o/_odata/v4.0/W?$skiptoken=1"}
+    assert next_page(headers, page) == Next(link=page["@odata.nextLink"])
+    merger = Merger()
+    merger.add(page)
+    merger.add({"@odata.context": "c", "value": [2]})
+    assert merger.result() == {"@odata.context": "c", "value": [1, 2]}
+
+
+def test_looks_full():
+    from azext_devopstoken._paging import looks_full
+    assert looks_full({"count": 5, "value": [0] * 5}, [("$top", "5")])
+    assert not looks_full({"count": 4, "value": [0] * 4}, [("$top", "5")])
+    assert looks_full({"count": 100, "value": [0] * 100}, [])
+    assert not looks_full({"count": 30, "value": [0] * 30}, [])
+    assert not looks_full({"id": 1}, [])
+
+
+def _page(first, size):
+    return {"count": size, "value": [{"id": i} for i in range(first, first + size)]}
+
+
+def test_skip_follower_follows_full_pages_and_stops_on_a_short_one():
+    from azext_devopstoken._paging import SkipFollower
+    params = [("api-version", "7.1"), ("$top", "50"), ("$skip", "10")]
+    follower = SkipFollower(params)
+    second = follower.next_params(_page(10, 50), params)
+    assert second == [("api-version", "7.1"), ("$top", "50"), ("$skip", "60")]
+    assert not follower.repeats(_page(60, 50))
+    assert follower.next_params(_page(60, 50), second)[-1] == ("$skip", "110")
+    assert follower.next_params(_page(110, 20), second) is None
+
+
+def test_skip_follower_without_top_uses_a_server_sized_first_page_and_detects_ignored_skip():
+    from azext_devopstoken._paging import SkipFollower
+    follower = SkipFollower([])
+    assert follower.next_params(_page(0, 3), []) is None                 # a small list is the whole list
+    follower = SkipFollower([])
+    assert follower.next_params(_page(0, 100), []) == [("$top", "100"), ("$skip", "100")]
+    assert follower.repeats(_page(0, 100))
+    follower.active = False
+    assert follower.next_params(_page(100, 100), []) is None

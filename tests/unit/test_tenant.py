@@ -41,3 +41,62 @@ def test_logins_that_cannot_switch_tenant_are_told_so_before_any_token(user, wor
             _auth.get_organization_token(_Ctx(), parse_organization("fabrikam"), transport=None)
     assert words in str(info.value) and TENANT_A in str(info.value) and TENANT_B in str(info.value)
     get_access_token.assert_not_called()
+
+
+# -- tenant from any answer, as Git Credential Manager reads it (issue 9, item 4) ---------------------------------
+def _answer(**headers):
+    from types import SimpleNamespace
+    from requests.structures import CaseInsensitiveDict
+    return SimpleNamespace(headers=CaseInsensitiveDict(headers))
+
+
+MSA = _tenant.MSA_TENANT
+
+
+@pytest.mark.parametrize("headers, tenant", [
+    ({"X-VSS-ResourceTenant": TENANT_A}, TENANT_A),
+    ({"X-VSS-ResourceTenant": "%s, %s" % (TENANT_B, MSA)}, TENANT_B),          # doubled header, joined by requests
+    ({"X-VSS-ResourceTenant": "%s, %s, %s" % (MSA, TENANT_A, TENANT_B)}, TENANT_A),   # GCM: first non-zero wins
+    ({"X-VSS-ResourceTenant": MSA}, MSA),                                         # one zero value: MSA org
+    ({"X-VSS-ResourceTenant": "%s, %s" % (MSA, MSA)}, None),
+    ({"X-VSS-ResourceTenant": "not-a-guid"}, None),
+    ({"WWW-Authenticate": "Bearer authorization_uri=https://login.windows.net/%s, Basic realm=\"x\"" % TENANT_B,
+      "X-VSS-ResourceTenant": TENANT_A}, TENANT_B),                               # the challenge wins
+    ({"WWW-Authenticate": "Bearer, NTLM", "X-VSS-ResourceTenant": TENANT_A}, TENANT_A),
+    ({"WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/%s"' % TENANT_A}, TENANT_A),
+    ({}, None),
+])
+def test_resource_tenant_from_any_answer(headers, tenant):
+    assert _tenant.resource_tenant(_answer(**headers)) == tenant
+
+
+class _ProbeCtx:
+    def __init__(self, config_dir):
+        self.config = mock.Mock(config_dir=config_dir)
+        self.data = {}
+
+
+class _Transport:
+    def __init__(self, answer):
+        self.answer, self.calls = answer, 0
+
+    def send(self, *args, **kwargs):
+        self.calls += 1
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        answer = _answer(**self.answer)
+        answer.close, answer.status_code = (lambda: None), 500
+        return answer
+
+
+def test_only_a_definitive_answer_is_cached(tmp_path):
+    from azext_devopstoken._http import GaveUp
+    org = parse_organization("https://dev.azure.com/contoso")
+    ctx = _ProbeCtx(str(tmp_path))
+    for failing in ({}, GaveUp(TimeoutError("slow"), 1)):
+        transport = _Transport(failing)
+        assert _tenant.discover_tenant(ctx, org, transport) is None
+        assert _tenant.cached_tenant(ctx, org.url) == (False, None)
+    transport = _Transport({"X-VSS-ResourceTenant": TENANT_B})
+    assert _tenant.discover_tenant(ctx, org, transport) == TENANT_B
+    assert _tenant.discover_tenant(ctx, org, transport) == TENANT_B and transport.calls == 1

@@ -1,19 +1,24 @@
 """Core area: the organization's home page, projects, connectionData and resource areas."""
 import html
 
+from emulator.constants import SERVER_HOST
 from emulator.devops import model
 from emulator.devops.call import numeric_token
 from emulator.devops.errors import ApiError
 from emulator.server import Response
 
-# areaId -> (name, listener whose URL is the locationUrl)
+# areaId -> (name, listener whose URL is the locationUrl). Ids: the SDKs' resource_area_identifier /
+# RESOURCE_AREA_ID and the specs' x-ms-vss-resource-area-id (build: 965220d5-..., BuildApi.ts; audit and member
+# entitlement management: their v7_1 Python clients).
 RESOURCE_AREAS = {
     "79134c72-4a58-4b42-976c-04e7115f32bf": ("core", "devops"),
     "5264459e-e5e0-4bd8-b118-0985e68a4ec5": ("wit", "devops"),
-    "5d6898bb-45ec-463f-95f9-54d49c71752e": ("build", "devops"),
+    "965220d5-5bb9-42cf-8d67-9b146df2a5a4": ("build", "devops"),
     "4e080c62-fa21-4fbc-8fef-2a10a2b38049": ("git", "devops"),
     "bb1e7ec9-e901-4b68-999a-de7012b920f8": ("graph", "vssps"),
     "efc2f575-36ef-48e9-b672-0c6fb4a48ac5": ("release", "vsrm"),
+    "68ddce18-2501-45f1-a17b-7931a9922690": ("MemberEntitlementManagement", "vsaex"),
+    "94ff054d-5ee1-413d-9341-3f4a7827de2e": ("Audit", "auditservice"),
 }
 
 
@@ -60,13 +65,15 @@ def _area_json(call, area_id):
 
 
 def list_resource_areas(call):
+    if call.request.listener == SERVER_HOST:   # on prem: {"count":0,"value":null} (Node SDK WebApi.ts)
+        return call.ok({"count": 0, "value": None})
     areas = [_area_json(call, area) for area in RESOURCE_AREAS]
     return call.ok({"count": len(areas), "value": areas})
 
 
 def get_resource_area(call):
     area = call.groups["area"].lower()
-    if area not in RESOURCE_AREAS:
+    if area not in RESOURCE_AREAS or call.request.listener == SERVER_HOST:
         raise ApiError(404, "ResourceAreaNotFoundException",
                        "Resource area with id %s was not found." % call.groups["area"])
     return call.ok(_area_json(call, area))

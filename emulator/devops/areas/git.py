@@ -74,3 +74,29 @@ def serve(request, root, repo_dir, git_path, remote_user):
     if result.returncode != 0 and status == 200:
         return Response.text(500, "git http-backend failed: %s" % result.stderr.decode("utf-8", "replace"))
     return Response(status, headers, body)
+
+
+PULL_REQUESTS_PER_REPO = 130
+PULL_REQUESTS_TOP = 100   # emulator choice: the default page size is not documented
+
+
+def list_pull_requests(call):
+    """Pull requests, newest first, paged only by ``$top``/``$skip`` — no continuation token at all
+    (MicrosoftDocs/vsts-rest-api-specs git/7.1/git.json: "to retrieve results 101-150, set top to 50 and skip to
+    100"). A ``$skip`` past the end is an empty page."""
+    project = call.project()
+    repo = call.groups.get("repo")
+    if repo is not None and repo.lower() not in (project.name.lower(), project.id):
+        raise ApiError(404, "GitRepositoryNotFoundException",
+                       "TF401019: The Git repository with name or identifier %s does not exist or you do not "
+                       "have permissions for the operation you are attempting." % repo)
+    top = call.int_arg("$top", PULL_REQUESTS_TOP, minimum=1)
+    skip = call.int_arg("$skip", 0)
+    numbers = list(range(PULL_REQUESTS_PER_REPO, 0, -1))[skip:skip + top]
+    org_url = call.org_url()
+    value = [{"pullRequestId": n, "title": "Change %d" % n, "status": "active",
+              "repository": {"id": project.id, "name": project.name},
+              "sourceRefName": "refs/heads/topic/%d" % n, "targetRefName": "refs/heads/main",
+              "url": "%s/%s/_apis/git/repositories/%s/pullRequests/%d" % (org_url, project.id, project.id, n)}
+             for n in numbers]
+    return call.ok({"count": len(value), "value": value})

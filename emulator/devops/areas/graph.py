@@ -17,3 +17,16 @@ def graph_users(call):
     vssps_org = call.org_url("vssps")
     value = [model.graph_user_json(u, call.org, vssps_org) for u in pages[index]]
     return call.ok({"count": len(value), "value": value}, headers)
+
+
+def graph_groups(call):
+    """The organization's built-in groups (one page: few enough)."""
+    vssps_org = call.org_url("vssps")
+    names = ("Project Collection Administrators", "Project Collection Valid Users", "Project Collection Readers")
+    value = []
+    for name in names:
+        descriptor = "vssgp." + model.b64(model.stable_id(call.org.name, "group", name))
+        value.append({"subjectKind": "group", "displayName": name, "principalName": "[%s]\\%s" % (call.org.name, name),
+                      "origin": "vsts", "descriptor": descriptor,
+                      "url": "%s/_apis/Graph/Groups/%s" % (vssps_org, descriptor)})
+    return call.ok({"count": len(value), "value": value})

@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from devops_support import ARTIFACT, assert_error, call, download, get, PROJECTS, session
+from emulator.constants import DEVOPS_HOSTS
 from emulator.devops.artifacts import DEFAULT_ARTIFACT_SIZE
 from emulator.directory import TENANT_A
 
@@ -103,4 +104,4 @@ def test_http_control_api(devops_emu, alice):
     assert sess.get(base + "/nothing").status_code == 404
     state = sess.post(base + "/reset").json()
     assert state["faults"] == [] and state["artifact_size"] == DEFAULT_ARTIFACT_SIZE
-    assert set(state["urls"]) == {"devops", "vssps", "vsrm"}
+    assert set(state["urls"]) == set(DEVOPS_HOSTS)

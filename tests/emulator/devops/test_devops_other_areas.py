@@ -45,7 +45,7 @@ def test_audit_log_body_continuation(devops_emu, alice):
     seen, token = [], None
     while True:
         query = "batchSize=200&api-version=7.1-preview.1" + ("&continuationToken=" + quote(token) if token else "")
-        body = get(devops_emu, "/contoso/_apis/audit/auditlog?" + query, token=alice).json()
+        body = get(devops_emu, "/contoso/_apis/audit/auditlog?" + query, token=alice, listener="auditservice").json()
         seen += [e["id"] for e in body["decoratedAuditLogEntries"]]
         token = body["continuationToken"]
         if not body["hasMore"]:
