@@ -231,16 +231,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _trickle_body(self, _parts):
         data = json.dumps({"count": 1, "value": ["slow" * 64]}).encode()
         self._head(200, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
-        for byte in data:
-            if not self._sleep():
-                break
-            self.wfile.write(bytes([byte]))
-        self._hang_up()
+        self._trickle(data)
 
     def _trickle_headers(self, _parts):
-        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Slow: " + b"s" * 4096 + \
-            b"\r\nContent-Length: 2\r\n\r\n{}"
-        for byte in head:
+        self._trickle(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Slow: " + b"s" * 4096 +
+                      b"\r\nContent-Length: 2\r\n\r\n{}")
+
+    def _trickle(self, data):
+        """One byte per trickle_interval, until done or the server stops."""
+        for byte in data:
             if not self._sleep():
                 break
             self.wfile.write(bytes([byte]))
