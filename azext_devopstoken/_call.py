@@ -3,6 +3,7 @@
 Everything that can be wrong with the arguments is found in :func:`plan` before a token is fetched or
 a byte is sent; :func:`execute` does the network work.
 """
+import math
 import sys
 from dataclasses import dataclass
 from typing import List, Optional
@@ -32,6 +33,7 @@ def run(cli_ctx, options):
     from azure.cli.core.commands.transform import unregister_global_transforms
     from azext_devopstoken._client import DevOpsClient, TokenSource
     from azext_devopstoken._http import RetryPolicy, Transport
+    from azext_devopstoken._trust import may_receive_token
     # Like `az rest`: the result is the service's JSON, so az's resource-group/x509 transforms must not touch it.
     unregister_global_transforms(cli_ctx)
     if options.dry_run:
@@ -42,7 +44,8 @@ def run(cli_ctx, options):
         the_plan = plan(cli_ctx, options, transport)
         tokens = None if the_plan.spec.user_authorization else TokenSource(
             cli_ctx, the_plan.organization, transport, tenant=options.tenant)
-        client = DevOpsClient(the_plan.organization, tokens, transport, the_plan.extra_bases)
+        client = DevOpsClient(the_plan.organization, tokens, transport, the_plan.extra_bases,
+                              may_receive_token=lambda url: may_receive_token(cli_ctx, url))
         return execute(cli_ctx, options, the_plan, client)
 
 
@@ -51,11 +54,12 @@ def _check_numbers(options):
         raise InvalidArgumentValueError('--max-items must be 1 or more; got %s.' % options.max_items)
     if options.max_items is not None and not options.paginate:
         raise InvalidArgumentValueError('--max-items applies to --paginate; add --paginate.')
-    if options.timeout is not None and options.timeout <= 0:
+    if options.timeout is not None and not (math.isfinite(options.timeout) and options.timeout > 0):
         raise InvalidArgumentValueError('--timeout must be a positive number of seconds; got %s.' % options.timeout)
     if options.max_retries is not None and options.max_retries < 0:
         raise InvalidArgumentValueError('--max-retries must be 0 or more; got %s.' % options.max_retries)
-    if options.max_retry_wait is not None and options.max_retry_wait < 0:
+    if options.max_retry_wait is not None and not (math.isfinite(options.max_retry_wait)
+                                                   and options.max_retry_wait >= 0):
         raise InvalidArgumentValueError('--max-retry-wait must be 0 or more seconds; got %s.' % options.max_retry_wait)
     if not (options.path or '').strip():
         raise InvalidArgumentValueError('--path is empty; give a path such as _apis/projects.')
@@ -73,6 +77,8 @@ def plan(cli_ctx, options, transport):
     headers = CaseInsensitiveDict(_request.parse_pairs(options.headers, '--headers'))
     body, content_type = _request.encode_body(options.body, options.content_type or headers.get('Content-Type'))
     output_file = check_output_file(options.output_file) if options.output_file else None
+    if not headers.get('Authorization'):
+        check_credential_destination(cli_ctx, organization)
     extra_bases, note = [], None
     if _request.is_absolute(options.path):
         if options.service:
@@ -84,7 +90,7 @@ def plan(cli_ctx, options, transport):
             base, note = organization.url, ('The %s host of this organization is looked up in its resource areas '
                                             'when the call is sent.' % options.service)
         elif base is None:
-            base = _locate_service(organization, options.service, transport)
+            base = _locate_service(cli_ctx, organization, options.service, transport)
             extra_bases.append(base)
         path = _request.expand_placeholders(options.path, {'project': project, 'organization': organization.name})
         url, path_params = _request.build_url(base, path)
@@ -93,6 +99,14 @@ def plan(cli_ctx, options, transport):
         headers['Content-Type'] = content_type  # replaces a Content-Type given in any casing
     spec = CallSpec(options.method, url, params, headers, body)
     return Plan(organization, spec, output_file, extra_bases, note)
+
+
+def check_credential_destination(cli_ctx, organization):
+    """The credential rule, before any token is fetched or anything is sent: a user Authorization header goes as
+    given (the caller checks); an Azure DevOps Services host or a host trusted by name gets the Entra token;
+    any other host is refused here."""
+    from azext_devopstoken._trust import check_token_destination
+    check_token_destination(cli_ctx, organization.url, organization.origin)
 
 
 def _absolute_url(organization, path):
@@ -112,23 +126,30 @@ def _absolute_url(organization, path):
                                                                                    keep_blank_values=True)
 
 
-def _locate_service(organization, service, transport):
-    """A service host's URL from the organization's resource areas (asked without a token)."""
+def _locate_service(cli_ctx, organization, service, transport):
+    """A service host's URL from the organization's resource areas (asked without a token); the answer must be a
+    host that may receive the token."""
     from azure.cli.core.azclierror import ResourceNotFoundError
     from azext_devopstoken._org import SERVICE_RESOURCE_AREAS
     from azext_devopstoken._http import user_agent
+    from azext_devopstoken._errors import unreachable_as_az_error
     url = '%s/_apis/resourceAreas/%s' % (organization.url, SERVICE_RESOURCE_AREAS[service])
-    response = transport.send('GET', url, [('api-version', '7.1-preview.1')],
-                              {'Accept': 'application/json', 'User-Agent': user_agent()}, None)
+    with unreachable_as_az_error():
+        response = transport.send('GET', url, [('api-version', '7.1-preview.1')],
+                                  {'Accept': 'application/json', 'User-Agent': user_agent()}, None)
     location = None
     if response.ok:
         try:
-            location = (response.json() or {}).get('locationUrl')
-        except ValueError:
-            location = None
-    if not location or not location.lower().startswith('https://'):
+            document = response.json()
+        except (ValueError, RecursionError):
+            document = None
+        location = document.get('locationUrl') if isinstance(document, dict) else None
+    if not isinstance(location, str) or not location.lower().startswith('https://'):
         raise ResourceNotFoundError('%s does not say where its %s service is (resource area lookup answered %d).'
                                     % (organization.url, service, response.status_code))
+    from azext_devopstoken._trust import may_receive_token, untrusted_destination_error
+    if not may_receive_token(cli_ctx, location):
+        raise untrusted_destination_error(location, 'the resource area lookup of %s' % organization.url)
     logger.debug('The %s service of %s is at %s', service, organization.url, location)
     return location.rstrip('/')
 
@@ -164,12 +185,16 @@ def _body_for_display(body, content_type):
     import json
     if body is None:
         return None
-    if content_type and 'json' in content_type.lower():
-        return json.loads(body.decode('utf-8'))
     try:
-        return body.decode('utf-8')
+        text = body.decode('utf-8')
     except UnicodeDecodeError:
         return '<%d bytes>' % len(body)
+    if content_type and 'json' in content_type.lower():
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError):
+            return text  # e.g. --content-type text/json with a body that is not JSON: shown as it is sent
+    return text
 
 
 def execute(cli_ctx, options, the_plan, client):
@@ -201,6 +226,8 @@ def _single_result(cli_ctx, response):
     if is_json(response):
         try:
             return response.json()
+        except RecursionError:
+            raise _too_deep() from None
         except ValueError:
             logger.warning('Azure DevOps said the body is JSON but it does not parse; writing it as it is.')
     output_format = (getattr(cli_ctx, 'invocation', None) and cli_ctx.invocation.data.get('output')) or 'json'
@@ -247,6 +274,7 @@ def _paginate(options, spec, client):
         merger.add(_page_document(response))
         progress.show(merger)
         following = next_page(response.headers, merger.last)
+        _check_continuation(following, merger.pages)
         if not following or merger.full:
             break
         if following in seen:
@@ -257,13 +285,32 @@ def _paginate(options, spec, client):
     return merger.result()
 
 
+def _check_continuation(following, page):
+    """A continuation token or next link must be text (a server can put any JSON there)."""
+    from azure.cli.core.azclierror import AzureResponseError
+    for kind, value in (('continuation token', following.token), ('next link', following.link)):
+        if value is not None and not isinstance(value, str):
+            raise AzureResponseError('--paginate: page %d has a %s that is a JSON %s, not text; stopping.'
+                                     % (page, kind, type(value).__name__))
+
+
 def _page_document(response):
     from azure.cli.core.azclierror import AzureResponseError
+    from azext_devopstoken._errors import one_line
     try:
         return response.json() if response.content else None
+    except RecursionError:
+        raise _too_deep() from None
     except ValueError:
         raise AzureResponseError('--paginate needs JSON pages; Azure DevOps answered %s.'
-                                 % (response.headers.get('Content-Type') or 'a body without a content type'))
+                                 % one_line(response.headers.get('Content-Type') or 'a body without a content type'))
+
+
+def _too_deep():
+    from azure.cli.core.azclierror import AzureResponseError
+    return AzureResponseError('Azure DevOps answered JSON nested too deeply to read (over about %d levels).'
+                              % sys.getrecursionlimit(),
+                              recommendation='Save the body as it is with --output-file FILE.')
 
 
 class _Progress:

@@ -84,8 +84,9 @@ def describe_wait(response, seconds, attempt, max_retries):
     status = '%d %s' % (response.status_code, response.reason or '')
     resource = response.headers.get('X-RateLimit-Resource')
     throttled = ' (throttled on resource %s)' % resource if resource else ''
-    return 'Azure DevOps answered %s%s; retrying in %.1f s (retry %d of %d).' % (
-        status.strip(), throttled, seconds, attempt, max_retries)
+    from azext_devopstoken._text import printable
+    return printable('Azure DevOps answered %s%s; retrying in %.1f s (retry %d of %d).' % (
+        status.strip(), throttled, seconds, attempt, max_retries), 1000)
 
 
 def redacted_headers(headers):

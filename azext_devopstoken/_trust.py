@@ -25,6 +25,7 @@ SETTING_SECTION, SETTING_OPTION = 'devops_token', 'trusted_hosts'
 SETTING = '%s.%s' % (SETTING_SECTION, SETTING_OPTION)
 ENV_VAR = 'AZURE_DEVOPS_TOKEN_TRUSTED_HOSTS'
 DEFAULT_PORT = 443
+PAT_ENV_VAR = 'AZURE_DEVOPS_EXT_PAT'  # the azure-devops extension's variable; a PAT for Server collections
 
 # {service}.dev.azure.com (the organization's service hosts) and app.vssps.dev.azure.com.
 DEV_AZURE_SERVICES = frozenset(('vssps', 'vsrm', 'feeds', 'pkgs', 'almsearch', 'analytics', 'vsaex',
@@ -149,15 +150,17 @@ def is_trusted(url, trusted=frozenset()):
     return where is not None and where in trusted
 
 
+def may_receive_token(cli_ctx, url):
+    """True when the token may go to ``url`` (the trusted hosts are read only for other hosts)."""
+    return is_services_host(url) or is_trusted(url, trusted_hosts(cli_ctx))
+
+
 def check_token_destination(cli_ctx, url, source='--org'):
     """Raise the az error for ``url`` unless the token may go there; ``source`` says where the URL came from
     (``--org``, ``a redirect``, ``a nextLink``, ``the resource area lookup``) for the message. Called before a
     token is fetched; the trusted hosts are read only when the URL is not an Azure DevOps Services host."""
-    if is_services_host(url):
-        return
-    if is_trusted(url, trusted_hosts(cli_ctx)):
-        return
-    raise untrusted_destination_error(url, source)
+    if not may_receive_token(cli_ctx, url):
+        raise untrusted_destination_error(url, source)
 
 
 def untrusted_destination_error(url, source='--org'):
@@ -173,9 +176,9 @@ def untrusted_destination_error(url, source='--org'):
     return ValidationError(
         'Refusing to send the Azure DevOps token to %s (from %s): it is not an Azure DevOps Services host '
         '(dev.azure.com, *.visualstudio.com) nor a host trusted in %s.' % (name, source, SETTING),
-        recommendation='If %s is your Azure DevOps Server or a proxy you trust with the token, run '
-                       '`az config set %s=%s` (or set %s; several hosts: space- or comma-separated).'
-                       % (name, SETTING, name, ENV_VAR))
+        recommendation='If %s is a host you trust with your Microsoft Entra token, run `az config set %s=%s` '
+                       '(or set %s; several hosts: space- or comma-separated). An Azure DevOps Server takes a '
+                       'personal access token instead: set %s.' % (name, SETTING, name, ENV_VAR, PAT_ENV_VAR))
 
 
 def _printable(text, limit=200):

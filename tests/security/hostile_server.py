@@ -26,7 +26,7 @@ TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 ESCAPES = "\x1b]0;owned\x07\x1b[2J\x1b[31mred\x1b[0m\r\x08\x00bell\x07 \u202eevil"
 BEHAVIOURS = ("ok", "trickle-body", "trickle-headers", "endless-body", "short-body", "unterminated-chunked",
               "gzip-bomb", "deep-json", "huge-error", "escape-error", "continuation-object", "continuation-list",
-              "continuation-number", "nextlink-object", "list-answers", "redirect-307", "redirect-308",
+              "continuation-number", "nextlink-object", "list-answers", "error-object", "redirect-307", "redirect-308",
               "redirect-loop", "endless-pages", "endless-empty-pages", "unauthorized-tenant", "landing")
 
 
@@ -280,6 +280,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _huge_error(self, _parts):
         self._json(400, error_body("TF400898: " + "A very long message. " * (self.hostile.huge // 21 + 1)))
+
+    def _error_object(self, _parts):
+        document = error_body("placeholder")
+        document["message"] = {"text": "an object where a string belongs", "codes": [1, 2]}
+        self._json(400, document)
 
     def _escape_error(self, _parts):
         self._json(400, error_body("Bad request %s done" % ESCAPES))

@@ -115,6 +115,7 @@ def az_config(tmp_path, monkeypatch):
     """knack's CLIConfig with az's prefix, as az builds it (azure.cli.core: config_env_var_prefix='AZURE')."""
     monkeypatch.delenv(ENV_VAR, raising=False)
     monkeypatch.setenv("AZURE_CONFIG_DIR", str(tmp_path))  # knack prefers it to config_dir
+    monkeypatch.delenv("AZURE_DEVOPS_TOKEN_TRUSTED_HOSTS", raising=False)  # tests/unit/conftest.py trusts a few
     return CLIConfig(config_dir=str(tmp_path), config_env_var_prefix="AZURE")
 
 
