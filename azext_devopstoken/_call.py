@@ -74,11 +74,9 @@ def plan(cli_ctx, options, transport):
     organization = _org.resolve_organization(cli_ctx, options.organization)
     project = _org.resolve_project(cli_ctx, options.project)
     params = _request.parse_pairs(options.query_parameters, '--query-parameters')
-    headers = CaseInsensitiveDict(_request.parse_pairs(options.headers, '--headers'))
+    headers = _checked_headers(cli_ctx, options, organization)
     body, content_type = _request.encode_body(options.body, options.content_type or headers.get('Content-Type'))
     output_file = check_output_file(options.output_file) if options.output_file else None
-    if not headers.get('Authorization'):
-        check_credential_destination(cli_ctx, organization)
     extra_bases, note = [], None
     if _request.is_absolute(options.path):
         if options.service:
@@ -99,6 +97,16 @@ def plan(cli_ctx, options, transport):
         headers['Content-Type'] = content_type  # replaces a Content-Type given in any casing
     spec = CallSpec(options.method, url, params, headers, body)
     return Plan(organization, spec, output_file, extra_bases, note)
+
+
+def _checked_headers(cli_ctx, options, organization):
+    """--headers, checked; without an Authorization among them the token must be allowed to go to the
+    organization (checked here, before anything is sent or fetched)."""
+    from azext_devopstoken._header_rules import parse_headers
+    headers = CaseInsensitiveDict(parse_headers(options.headers))
+    if not headers.get('Authorization'):
+        check_credential_destination(cli_ctx, organization)
+    return headers
 
 
 def check_credential_destination(cli_ctx, organization):
@@ -160,6 +168,7 @@ def describe(cli_ctx, options, the_plan):
     import requests
     from azext_devopstoken._auth import planned_tenant
     from azext_devopstoken._client import request_headers
+    from azext_devopstoken._header_rules import SECRET
     spec = the_plan.spec
     authorization, token = '<redacted: given with --headers>', None
     if not spec.user_authorization:
@@ -167,10 +176,12 @@ def describe(cli_ctx, options, the_plan):
         tenant, source = planned_tenant(cli_ctx, the_plan.organization, options.tenant)
         token = {'tenant': tenant, 'from': source}
     headers = request_headers(spec.headers, authorization)
+    shown = {name: ('<redacted>' if name.lower() in SECRET and name.lower() != 'authorization' else value)
+             for name, value in headers.items()}
     result = {
         'method': spec.method,
         'url': requests.Request(spec.method, spec.url, params=spec.params).prepare().url,
-        'headers': dict(headers),
+        'headers': shown,
         'body': _body_for_display(spec.body, headers.get('Content-Type')),
         'token': token,
         'paginate': options.paginate,

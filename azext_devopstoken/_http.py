@@ -89,9 +89,26 @@ def describe_wait(response, seconds, attempt, max_retries):
         status.strip(), throttled, seconds, attempt, max_retries), 1000)
 
 
+class _HeadersAsGiven:  # pylint: disable=too-few-public-methods
+    """requests' auth hook that leaves the request as it is (requests.auth.AuthBase's interface)."""
+
+    def __call__(self, request):
+        return request
+
+
 def redacted_headers(headers):
     return {k: (_REDACTED if k.lower() in ('authorization', 'proxy-authorization', 'cookie', 'set-cookie') else v)
             for k, v in headers.items()}
+
+
+def off_organization_redirect(method, url):
+    from urllib.parse import urlsplit
+    from azure.cli.core.azclierror import AzureResponseError
+    from azext_devopstoken._text import printable
+    return AzureResponseError(
+        'Azure DevOps redirected the %s to %s, off the organization; not sending the request there.'
+        % (method, printable(urlsplit(url).netloc or url, 200)),
+        recommendation='Check the --path and the organization URL; only GET and HEAD follow such redirects.')
 
 
 class Transport:
@@ -101,6 +118,9 @@ class Transport:
     def __init__(self, timeout=(15.0, 120.0), policy=None, sleep=time.sleep):
         import requests
         self.session = requests.Session()
+        # An auth object of our own keeps requests from putting ~/.netrc credentials (or a URL's user:password)
+        # in place of our Authorization header; unlike trust_env=False it keeps proxies and REQUESTS_CA_BUNDLE.
+        self.session.auth = _HeadersAsGiven()
         self.timeout = timeout
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
@@ -152,6 +172,7 @@ class Transport:
         return delay
 
     def _send_following_redirects(self, method, url, params, headers, body, stream, owns):
+        off_organization = False
         for _ in range(MAX_REDIRECTS + 1):
             response = self._send_once(method, url, params, headers, body, stream)
             location = response.headers.get('Location') if response.is_redirect else None
@@ -160,12 +181,17 @@ class Transport:
             from urllib.parse import urljoin
             url, params = urljoin(response.url, location), None
             response.close()
-            if not (owns and owns(url)):
-                # Off the organization (e.g. a signed storage URL): follow, but never with the token.
-                headers = {k: v for k, v in headers.items() if k.lower() != 'authorization'}
-                logger.debug('Redirected off the organization; following without the Authorization header.')
             if response.status_code == 303 or (response.status_code in (301, 302) and method == 'POST'):
                 method, body = 'GET', None
+            if off_organization or not (owns and owns(url)):
+                # Off the organization (e.g. a signed storage URL): only a GET or HEAD is followed, and only with
+                # our User-Agent and Accept: never the token, the body or the caller's headers; once off, it
+                # stays off (a hop back does not regain them).
+                if method not in ('GET', 'HEAD'):
+                    raise off_organization_redirect(method, url)
+                off_organization, body = True, None
+                headers = {k: v for k, v in headers.items() if k.lower() in ('user-agent', 'accept')}
+                logger.debug('Redirected off the organization; following with User-Agent and Accept only.')
         return response
 
     def _send_once(self, method, url, params, headers, body, stream):

@@ -65,8 +65,9 @@ def load_arguments(loader, _):
         c.argument('query_parameters', options_list=['--query-parameters'], nargs='+',
                    help='Space-separated query parameters as name=value, URL-encoded for you, e.g. $top=5.')
         c.argument('headers', options_list=['--headers'], nargs='+',
-                   help='Space-separated request headers as name=value. An Authorization header is sent as is, '
-                        'and then no token is fetched.')
+                   help='Space-separated request headers as name=value (or "Name: value"); @file reads one header '
+                        'per line (# comments allowed). An Authorization header is sent as is, and then no token is '
+                        'fetched. Values must be printable Latin-1; Host, Content-Length and the like are refused.')
         c.argument('body', options_list=['--body', '-b'], action=_GivenOnce,
                    help='Request body: JSON text, @file or @- for stdin. JSON is checked before sending; a JSON '
                         'Patch array is sent as application/json-patch+json.')
