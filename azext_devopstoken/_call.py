@@ -17,6 +17,9 @@ from azext_devopstoken._request import CallSpec
 
 logger = get_logger(__name__)
 
+NO_PROGRESS_PAGES = 20           # --paginate stops after this many pages in a row that bring no items
+MAX_CONTINUATION = 16 * 1024     # characters; a longer continuation token or next link is not followed
+
 
 @dataclass
 class Plan:
@@ -54,6 +57,10 @@ def _check_numbers(options):
         raise InvalidArgumentValueError('--max-items must be 1 or more; got %s.' % options.max_items)
     if options.max_items is not None and not options.paginate:
         raise InvalidArgumentValueError('--max-items applies to --paginate; add --paginate.')
+    if options.max_pages is not None and options.max_pages < 1:
+        raise InvalidArgumentValueError('--max-pages must be 1 or more; got %s.' % options.max_pages)
+    if options.max_pages is not None and not options.paginate:
+        raise InvalidArgumentValueError('--max-pages applies to --paginate; add --paginate.')
     if options.timeout is not None and not (math.isfinite(options.timeout) and options.timeout > 0):
         raise InvalidArgumentValueError('--timeout must be a positive number of seconds; got %s.' % options.timeout)
     if options.max_retries is not None and options.max_retries < 0:
@@ -221,7 +228,7 @@ def execute(cli_ctx, options, the_plan, client):
         return document
     if the_plan.output_file:
         return _download(spec, client, the_plan.output_file)
-    response = client.send(spec.method, spec.url, spec.params, spec.headers, spec.body)
+    response = client.send(spec.method, spec.url, spec.params, spec.headers, spec.body, stream=True)
     from azext_devopstoken._paging import CONTINUATION_HEADER
     if (response.headers.get(CONTINUATION_HEADER) or '').strip():
         logger.warning('Azure DevOps has more results than this page (%s); add --paginate to get them all.',
@@ -230,28 +237,35 @@ def execute(cli_ctx, options, the_plan, client):
 
 
 def _single_result(cli_ctx, response):
-    from azext_devopstoken._output import is_json, write_raw_to_stdout
-    content = response.content
-    if not content:
-        return None
+    """JSON for az to print (held in memory, bounded), or any other body streamed to stdout unchanged."""
+    import json
+    from azext_devopstoken._limits import body_chunks, read_bounded
+    from azext_devopstoken._output import is_json, write_stream_to_stdout
+    output_format = (getattr(cli_ctx, 'invocation', None) and cli_ctx.invocation.data.get('output')) or 'json'
+    chunks = body_chunks(response)
     if is_json(response):
+        content = read_bounded(response)
+        if not content:
+            return None
         try:
-            return response.json()
+            return json.loads(content)
         except RecursionError:
             raise _too_deep() from None
         except ValueError:
             logger.warning('Azure DevOps said the body is JSON but it does not parse; writing it as it is.')
-    output_format = (getattr(cli_ctx, 'invocation', None) and cli_ctx.invocation.data.get('output')) or 'json'
+        chunks = [content]
     if output_format != 'none':
-        write_raw_to_stdout(content)
+        write_stream_to_stdout(chunks)
+    response.close()
     return None
 
 
 def _download(spec, client, target):
     """Stream the body to ``target`` (constant memory), atomically; a GET cut mid-body is fetched again."""
     from requests import exceptions
-    from azext_devopstoken._output import CHUNK, write_atomically
-    attempts = 1 + (client.transport.policy.max_retries if spec.method in ('GET', 'HEAD') else 0)
+    from azext_devopstoken._output import CHUNK, is_stream_target, write_atomically
+    restartable = spec.method in ('GET', 'HEAD') and not is_stream_target(target)  # a FIFO cannot be rewound
+    attempts = 1 + (client.transport.policy.max_retries if restartable else 0)
     for attempt in range(1, attempts + 1):
         response = client.send(spec.method, spec.url, spec.params, spec.headers, spec.body, stream=True)
         try:
@@ -271,7 +285,7 @@ def _download(spec, client, target):
 def _paginate(options, spec, client):
     from azext_devopstoken._paging import CONTINUATION_PARAM, Merger, Next, next_page
     merger, seen, following = Merger(options.max_items), set(), Next()
-    progress = _Progress()
+    progress, empty_run = _Progress(), 0
     while True:
         url, params = spec.url, [(k, v) for k, v in spec.params if k != CONTINUATION_PARAM]
         if following.link:
@@ -281,19 +295,32 @@ def _paginate(options, spec, client):
             url, params = following.link, None
         elif following.token:
             params.append((CONTINUATION_PARAM, following.token))
-        response = client.send(spec.method, url, params, spec.headers, spec.body)
+        response = client.send(spec.method, url, params, spec.headers, spec.body, stream=True)
+        before = len(merger.items)
         merger.add(_page_document(response))
         progress.show(merger)
         following = next_page(response.headers, merger.last)
         _check_continuation(following, merger.pages)
-        if not following or merger.full:
-            break
-        if following in seen:
-            logger.warning('--paginate: the server repeated a continuation token; stopping to avoid a loop.')
+        empty_run = 0 if len(merger.items) > before else empty_run + 1
+        if not following or merger.full or _should_stop(options, merger, following, seen, empty_run):
             break
         seen.add(following)
     progress.done()
     return merger.result()
+
+
+def _should_stop(options, merger, following, seen, empty_run):
+    """True (with a warning) when paging must end although the server says more remain."""
+    if following in seen:
+        logger.warning('--paginate: the server repeated a continuation token; stopping to avoid a loop.')
+    elif empty_run >= NO_PROGRESS_PAGES:
+        logger.warning('--paginate: %d pages in a row brought no items; stopping (%d items in %d pages so far).',
+                       empty_run, len(merger.items), merger.pages)
+    elif options.max_pages is not None and merger.pages >= options.max_pages:
+        logger.warning('--paginate: stopped after --max-pages %d; Azure DevOps has more results.', options.max_pages)
+    else:
+        return False
+    return True
 
 
 def _check_continuation(following, page):
@@ -303,13 +330,19 @@ def _check_continuation(following, page):
         if value is not None and not isinstance(value, str):
             raise AzureResponseError('--paginate: page %d has a %s that is a JSON %s, not text; stopping.'
                                      % (page, kind, type(value).__name__))
+        if value is not None and len(value) > MAX_CONTINUATION:
+            raise AzureResponseError('--paginate: page %d has a %s of %d characters; stopping.'
+                                     % (page, kind, len(value)))
 
 
 def _page_document(response):
+    import json
     from azure.cli.core.azclierror import AzureResponseError
     from azext_devopstoken._errors import one_line
+    from azext_devopstoken._limits import read_bounded
+    content = read_bounded(response)
     try:
-        return response.json() if response.content else None
+        return json.loads(content) if content else None
     except RecursionError:
         raise _too_deep() from None
     except ValueError:

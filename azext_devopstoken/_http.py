@@ -29,9 +29,10 @@ def user_agent():
 @dataclass
 class RetryPolicy:
     max_retries: int = 4        # retries after the first attempt
-    max_wait: float = 120.0     # seconds spent waiting, summed over all retries of one request
+    max_wait: float = 120.0     # seconds spent waiting, summed over every retry of the command (all pages)
     backoff: float = 1.0
     backoff_max: float = 30.0
+    spent: float = 0.0          # seconds waited so far; one policy per command, shared by every request
 
     def backoff_delay(self, attempt):
         """Exponential backoff with full jitter, for answers without Retry-After."""
@@ -73,7 +74,9 @@ def status_is_retryable(method, response):
 def connection_error_is_retryable(method, ex):
     """A refused or timed-out connect never reached the server; anything later may have been processed."""
     from requests import exceptions
-    from azext_devopstoken._failures import never_connected
+    from azext_devopstoken._failures import never_connected, not_transient
+    if not_transient(ex):
+        return False
     if isinstance(ex, exceptions.ConnectTimeout) or never_connected(ex):
         return True
     return method in IDEMPOTENT and isinstance(ex, (exceptions.ConnectionError, exceptions.Timeout,
@@ -138,36 +141,37 @@ class Transport:
         """Send with retries; returns the final requests.Response (any status). ``owns(url)`` says whether a
         redirect target belongs to the organization (the token goes only there)."""
         from requests.exceptions import RequestException
-        waited, attempt = 0.0, 0
+        attempt = 0
         while True:
             try:
                 response = self._send_following_redirects(method, url, params, headers, body, stream, owns)
             except RequestException as ex:
                 if not connection_error_is_retryable(method, ex) or attempt >= self.policy.max_retries:
                     raise GaveUp(ex, attempt + 1)
-                delay = min(self.policy.backoff_delay(attempt), max(0.0, self.policy.max_wait - waited))
+                delay = min(self.policy.backoff_delay(attempt), max(0.0, self.policy.max_wait - self.policy.spent))
                 logger.warning('Could not reach Azure DevOps (%s); retrying in %.1f s (retry %d of %d).',
                                type(ex).__name__, delay, attempt + 1, self.policy.max_retries)
             else:
-                delay = self._retry_delay(method, response, attempt, waited)
+                delay = self._retry_delay(method, response, attempt)
                 if delay is None:
                     return response
                 logger.warning(describe_wait(response, delay, attempt + 1, self.policy.max_retries))
                 response.close()
             self._sleep(delay)
-            waited += delay
+            self.policy.spent += delay
             attempt += 1
 
-    def _retry_delay(self, method, response, attempt, waited):
+    def _retry_delay(self, method, response, attempt):
         """Seconds to wait before retrying ``response``, or None to return it as it is."""
         if attempt >= self.policy.max_retries or not status_is_retryable(method, response):
             return None
         delay = retry_after_seconds(response)
         if delay is None:
             delay = self.policy.backoff_delay(attempt)
-        if waited + delay > self.policy.max_wait:
-            logger.warning('Azure DevOps answered %d and asks to wait %.0f s, beyond the retry budget '
-                           '(--max-retry-wait %.0f s); giving up.', response.status_code, delay, self.policy.max_wait)
+        if self.policy.spent + delay > self.policy.max_wait:
+            logger.warning('Azure DevOps answered %d and asks to wait %.0f s, beyond what is left of the retry '
+                           'budget (--max-retry-wait %.0f s in total, %.0f s spent); giving up.', response.status_code,
+                           delay, self.policy.max_wait, self.policy.spent)
             return None
         return delay
 

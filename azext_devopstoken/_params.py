@@ -82,13 +82,17 @@ def load_arguments(loader, _):
                         'the body) and merge all pages into one result of the same shape.')
         c.argument('max_items', options_list=['--max-items'], type=int,
                    help='With --paginate: stop after this many items.')
+        c.argument('max_pages', options_list=['--max-pages'], type=int,
+                   help='With --paginate: stop after this many pages (with a warning that more remain). Paging also '
+                        'stops, with a warning, on a repeated continuation token or 20 pages in a row without items.')
         c.argument('tenant', tenant_type)
         c.argument('timeout', options_list=['--timeout'], type=float,
                    help='Seconds to wait for a connection and for each read. Default: 15 to connect, 120 to read.')
         c.argument('max_retries', options_list=['--max-retries'], type=int,
                    help='Retries for throttling (429), 502/503/504 and failed connections.')
         c.argument('max_retry_wait', options_list=['--max-retry-wait'], type=float,
-                   help='Most seconds to spend waiting between retries, in total.')
+                   help='Most seconds to spend waiting between retries, in total for the command (all pages and '
+                        'requests). Certificate and host-name failures are never retried.')
         c.argument('dry_run', options_list=['--dry-run'], action='store_true',
                    help='Print the request that would be sent (method, full URL, headers with the token '
                         'redacted, body, and the tenant the token would come from) and send nothing.')

@@ -26,8 +26,9 @@ TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 ESCAPES = "\x1b]0;owned\x07\x1b[2J\x1b[31mred\x1b[0m\r\x08\x00bell\x07 \u202eevil"
 BEHAVIOURS = ("ok", "trickle-body", "trickle-headers", "endless-body", "short-body", "unterminated-chunked",
               "gzip-bomb", "deep-json", "huge-error", "escape-error", "continuation-object", "continuation-list",
-              "continuation-number", "nextlink-object", "list-answers", "error-object", "redirect-307", "redirect-308",
-              "redirect-loop", "endless-pages", "endless-empty-pages", "unauthorized-tenant", "landing")
+              "continuation-number", "nextlink-object", "list-answers", "error-object", "throttle-pages",
+              "redirect-307", "redirect-308", "redirect-loop", "endless-pages", "endless-empty-pages",
+              "unauthorized-tenant", "landing")
 
 
 def error_body(message, type_key="VssServiceException"):
@@ -330,6 +331,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         number = len(self.hostile.log)
         self._json(200, {"count": 1, "value": [{"id": number}]},
                    headers=[("x-ms-continuationtoken", "token-%d-%d" % (number, time.monotonic_ns()))])
+
+    def _throttle_pages(self, parts):
+        """Five pages; every other request is a 503 asking to wait a second (Retry-After), on every page."""
+        if len(self.hostile.log) % 2:
+            self._json(503, error_body("TF400733: slow down"), headers=[("Retry-After", "1")])
+            return
+        page = int((parse_qs(parts.query).get("continuationToken") or ["0"])[0]) + 1
+        more = [("x-ms-continuationtoken", str(page))] if page < 5 else []
+        self._json(200, {"count": 1, "value": [{"page": page}]}, headers=more)
 
     def _endless_empty_pages(self, _parts):
         number = len(self.hostile.log)
