@@ -263,22 +263,30 @@ def _single_result(cli_ctx, response):
 def _download(spec, client, target):
     """Stream the body to ``target`` (constant memory), atomically; a GET cut mid-body is fetched again."""
     from requests import exceptions
-    from azext_devopstoken._output import CHUNK, is_stream_target, write_atomically
+    from azext_devopstoken._limits import STREAM_CHUNK, paced
+    from azext_devopstoken._output import is_stream_target, write_atomically
     restartable = spec.method in ('GET', 'HEAD') and not is_stream_target(target)  # a FIFO cannot be rewound
     attempts = 1 + (client.transport.policy.max_retries if restartable else 0)
     for attempt in range(1, attempts + 1):
         response = client.send(spec.method, spec.url, spec.params, spec.headers, spec.body, stream=True)
+        deadline = getattr(response, 'deadline', None)
         try:
             with response:
-                size = write_atomically(target, response.iter_content(CHUNK))
+                size = write_atomically(target, paced(response, STREAM_CHUNK))
             logger.info('Wrote %d bytes to %s', size, target)
             return None
         except (exceptions.ChunkedEncodingError, exceptions.ConnectionError) as ex:
+            if deadline is not None and deadline.expired:
+                from azext_devopstoken._deadline import deadline_error
+                raise deadline_error(deadline.seconds) from None
             if attempt == attempts:
                 from azext_devopstoken._errors import devops_unreachable
                 raise devops_unreachable(ex, attempt) from None
             logger.warning('The download was cut off (%s); starting it again (retry %d of %d).',
                            type(ex).__name__, attempt, attempts - 1)
+        finally:
+            if deadline is not None:
+                deadline.cancel()
     return None
 
 

@@ -93,6 +93,9 @@ class DevOpsClient:
 
     def check(self, response):
         from azext_devopstoken import _errors
+        if response.status_code >= 400 or response.status_code == 203:
+            from azext_devopstoken._limits import hold_error_body
+            hold_error_body(response)
         if response.status_code == 401:
             raise _errors.unauthorized_error(response, self.tokens.token if self.tokens else None,
                                              self.organization.url)

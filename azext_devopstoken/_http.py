@@ -124,6 +124,8 @@ class Transport:
         # An auth object of our own keeps requests from putting ~/.netrc credentials (or a URL's user:password)
         # in place of our Authorization header; unlike trust_env=False it keeps proxies and REQUESTS_CA_BUNDLE.
         self.session.auth = _HeadersAsGiven()
+        from azext_devopstoken._deadline import watch_connections
+        watch_connections(self.session)
         self.timeout = timeout
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
@@ -198,14 +200,41 @@ class Transport:
                 logger.debug('Redirected off the organization; following with User-Agent and Accept only.')
         return response
 
+    def deadline_seconds(self):
+        """Twice the connect plus read time-outs (at least 10 s): for the headers, and for a body held in memory."""
+        connect, read = self.timeout if isinstance(self.timeout, tuple) else (self.timeout, self.timeout)
+        return max(10.0, 2 * (connect + read))
+
+    def _request_within_deadline(self, method, url, params, headers, body, stream):
+        """session.request under a Deadline; a streamed response keeps it (``response.deadline``) for its body."""
+        from requests.exceptions import RequestException
+        from azext_devopstoken._deadline import Deadline, deadline_error
+        deadline = Deadline(self.deadline_seconds())
+        try:
+            with deadline:
+                response = self.session.request(method, url, params=params, headers=headers, data=body,
+                                                stream=stream, timeout=self.timeout, allow_redirects=False)
+        except (RequestException, OSError):
+            deadline.cancel()
+            if deadline.expired:
+                raise deadline_error(deadline.seconds) from None
+            raise
+        if not stream:
+            deadline.cancel()
+        if deadline.expired:  # the headers (or a held body) ended early because their socket was shut down
+            response.close()
+            raise deadline_error(deadline.seconds)
+        if stream:
+            response.deadline = deadline  # _limits cancels it when the body is read, or re-arms it per chunk
+        return response
+
     def _send_once(self, method, url, params, headers, body, stream):
         started = time.monotonic()
         logger.debug('Request: %s %s params=%s', method, url, params)
         logger.debug('Request headers: %s', redacted_headers(headers))
         if body is not None:
             logger.debug('Request body: %d bytes', len(body))
-        response = self.session.request(method, url, params=params, headers=headers, data=body, stream=stream,
-                                        timeout=self.timeout, allow_redirects=False)
+        response = self._request_within_deadline(method, url, params, headers, body, stream)
         logger.debug('Response: %d %s from %s in %.0f ms', response.status_code, response.reason, response.url,
                      (time.monotonic() - started) * 1000)
         logger.debug('Response headers: %s', redacted_headers(response.headers))

@@ -87,7 +87,9 @@ def load_arguments(loader, _):
                         'stops, with a warning, on a repeated continuation token or 20 pages in a row without items.')
         c.argument('tenant', tenant_type)
         c.argument('timeout', options_list=['--timeout'], type=float,
-                   help='Seconds to wait for a connection and for each read. Default: 15 to connect, 120 to read.')
+                   help='Seconds to wait for a connection and for each read. Default: 15 to connect, 120 to read. '
+                        'Each request must also finish within twice connect plus read (at least 10 s); a body '
+                        'streamed to --output-file or stdout must keep moving (64 KiB per that time).')
         c.argument('max_retries', options_list=['--max-retries'], type=int,
                    help='Retries for throttling (429), 502/503/504 and failed connections.')
         c.argument('max_retry_wait', options_list=['--max-retry-wait'], type=float,

@@ -75,3 +75,23 @@ def test_a_json_answer_over_256_mib_stops_with_a_pointer_to_output_file(run, beh
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
     (line,) = error_lines(result.stderr)
     assert "larger than 256 MiB (decompressed)" in line and "--output-file" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def trickling():
+    with HostileServer(max_seconds=900, max_requests=50, trickle_interval=0.5) as server:
+        yield server
+
+
+@pytest.mark.parametrize("behaviour, extra", [("trickle-headers", []), ("trickle-body", []),
+                                              ("trickle-body", ["--output-file", "{tmp}/out.json"])])
+def test_a_trickling_answer_ends_at_the_request_deadline(sp_env, emulator, trickling, tmp_path, behaviour, extra):
+    """--timeout 2 bounds each read; the deadline (twice connect plus read, at least 10 s) bounds the request,
+    while the server would take minutes at one byte every half second."""
+    extra = [arg.replace("{tmp}", str(tmp_path)) for arg in extra]
+    result = sp_env.az("devops-rest", "call", "--org", trickling.url(behaviour), "--path", "_apis/x", *TENANT,
+                       "--timeout", "2", *extra, env=hostile_env(emulator, trickling, tmp_path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    (line,) = error_lines(result.stderr)
+    assert "did not finish answering within 10 s" in line
+    assert not list(tmp_path.glob("*.part")) and not (tmp_path / "out.json").exists()
