@@ -228,23 +228,47 @@ def execute(cli_ctx, options, the_plan, client):
         return document
     if the_plan.output_file:
         return _download(spec, client, the_plan.output_file)
-    response = client.send(spec.method, spec.url, spec.params, spec.headers, spec.body, stream=True)
+    from azext_devopstoken._output import is_json
+    response, content = _fetch(client, spec.method, spec.url, spec.params, spec.headers, spec.body, is_json)
     from azext_devopstoken._paging import CONTINUATION_HEADER
     if (response.headers.get(CONTINUATION_HEADER) or '').strip():
         logger.warning('Azure DevOps has more results than this page (%s); add --paginate to get them all.',
                        CONTINUATION_HEADER)
-    return _single_result(cli_ctx, response)
+    return _single_result(cli_ctx, response, content)
 
 
-def _single_result(cli_ctx, response):
-    """JSON for az to print (held in memory, bounded), or any other body streamed to stdout unchanged."""
+def _fetch(client, method, url, params, headers, body, held):
+    """(response, its body read in bounded memory) when ``held(response)``, else (response, None) with the body
+    left to stream. An idempotent request whose held body is cut off is asked again, within --max-retries."""
+    from requests import exceptions
+    from azext_devopstoken._http import IDEMPOTENT
+    from azext_devopstoken._limits import read_bounded
+    attempts = 1 + (client.transport.policy.max_retries if method in IDEMPOTENT else 0)
+    for attempt in range(1, attempts + 1):
+        response = client.send(method, url, params, headers, body, stream=True)
+        if not held(response):
+            return response, None
+        try:
+            return response, read_bounded(response, passthrough=(exceptions.ChunkedEncodingError,
+                                                                 exceptions.ConnectionError))
+        except (exceptions.ChunkedEncodingError, exceptions.ConnectionError) as ex:
+            if attempt == attempts:
+                from azext_devopstoken._errors import devops_unreachable
+                raise devops_unreachable(ex, attempt) from None
+            logger.warning('The answer was cut off (%s); retrying (retry %d of %d).',
+                           type(ex).__name__, attempt, attempts - 1)
+    return None, None
+
+
+def _single_result(cli_ctx, response, content):
+    """JSON for az to print (``content``, already held in bounded memory), or any other body streamed to stdout
+    unchanged."""
     import json
-    from azext_devopstoken._limits import body_chunks, read_bounded
-    from azext_devopstoken._output import is_json, write_stream_to_stdout
+    from azext_devopstoken._limits import body_chunks
+    from azext_devopstoken._output import write_stream_to_stdout
     output_format = (getattr(cli_ctx, 'invocation', None) and cli_ctx.invocation.data.get('output')) or 'json'
     chunks = body_chunks(response)
-    if is_json(response):
-        content = read_bounded(response)
+    if content is not None:
         if not content:
             return None
         try:
@@ -303,9 +327,9 @@ def _paginate(options, spec, client):
             url, params = following.link, None
         elif following.token:
             params.append((CONTINUATION_PARAM, following.token))
-        response = client.send(spec.method, url, params, spec.headers, spec.body, stream=True)
+        response, content = _fetch(client, spec.method, url, params, spec.headers, spec.body, lambda _: True)
         before = len(merger.items)
-        merger.add(_page_document(response))
+        merger.add(_page_document(response, content))
         progress.show(merger)
         following = next_page(response.headers, merger.last)
         _check_continuation(following, merger.pages)
@@ -343,12 +367,10 @@ def _check_continuation(following, page):
                                      % (page, kind, len(value)))
 
 
-def _page_document(response):
+def _page_document(response, content):
     import json
     from azure.cli.core.azclierror import AzureResponseError
     from azext_devopstoken._errors import one_line
-    from azext_devopstoken._limits import read_bounded
-    content = read_bounded(response)
     try:
         return json.loads(content) if content else None
     except RecursionError:

@@ -141,7 +141,7 @@ def _short_text(response):
         text = one_line(response.text[:4000])
     except Exception:  # pylint: disable=broad-except
         return None
-    return text[:300] or None
+    return (text if len(text) <= 300 else text[:300] + '…') or None
 
 
 def devops_unreachable(ex, attempts):

@@ -35,7 +35,7 @@ def _parse_line(line):
     if not _TOKEN.match(name):
         shown = name if name.lower() not in SECRET and cut > 0 else line[:40] if cut <= 0 else name
         raise InvalidArgumentValueError(
-            '%s expects name=value (or "Name: value") items with a valid header name; got %r.'
+            '%s expects name=value items (or "Name: value" lines) with a valid header name; got %r.'
             % (OPTION, shown[:80]), recommendation='Example: %s X-Custom=1 "If-Match: *"' % OPTION)
     if name.lower() in FRAMING:
         raise InvalidArgumentValueError('%s %s: this header is set by the HTTP layer and cannot be given.'

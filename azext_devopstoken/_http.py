@@ -171,8 +171,8 @@ class Transport:
         if delay is None:
             delay = self.policy.backoff_delay(attempt)
         if self.policy.spent + delay > self.policy.max_wait:
-            logger.warning('Azure DevOps answered %d and asks to wait %.0f s, beyond what is left of the retry '
-                           'budget (--max-retry-wait %.0f s in total, %.0f s spent); giving up.', response.status_code,
+            logger.warning('Azure DevOps answered %d and asks to wait %.0f s, beyond the retry budget '
+                           '(--max-retry-wait %.0f s in total, %.0f s spent); giving up.', response.status_code,
                            delay, self.policy.max_wait, self.policy.spent)
             return None
         return delay

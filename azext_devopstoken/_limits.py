@@ -5,7 +5,7 @@ import contextlib
 
 MAX_JSON_BYTES = 256 * 1024 * 1024
 READ_CHUNK = 1024 * 1024
-ERROR_BODY_BYTES = 1024 * 1024  # of an error answer, read for its message
+ERROR_BODY_BYTES = 16 * 1024 * 1024  # of an error answer, read for its message (shown cut to 1,000 characters)
 STREAM_CHUNK = 64 * 1024  # a stream must move this much per deadline (see _deadline)
 
 
@@ -17,8 +17,9 @@ def too_large(limit=MAX_JSON_BYTES):
 
 
 @contextlib.contextmanager
-def body_errors_as_az_errors(response):
-    """Failures while reading a streamed body (cut off, reset, time-out) as az errors; the response is closed."""
+def body_errors_as_az_errors(response, passthrough=()):
+    """Failures while reading a streamed body (cut off, reset, time-out) as az errors, except those of the types
+    in ``passthrough`` (for a caller that asks again); the response is closed."""
     from requests.exceptions import RequestException
     from urllib3.exceptions import HTTPError
     deadline = getattr(response, 'deadline', None)
@@ -28,6 +29,8 @@ def body_errors_as_az_errors(response):
         if deadline is not None and deadline.expired:
             from azext_devopstoken._deadline import deadline_error
             raise deadline_error(deadline.seconds) from None
+        if isinstance(ex, passthrough):
+            raise
         from azext_devopstoken._errors import devops_unreachable
         raise devops_unreachable(ex, 1) from None
     except MemoryError:
@@ -38,10 +41,10 @@ def body_errors_as_az_errors(response):
         response.close()
 
 
-def read_bounded(response, limit=MAX_JSON_BYTES):
+def read_bounded(response, limit=MAX_JSON_BYTES, passthrough=()):
     """The whole (decompressed) body of a streamed response, or the too-large error past ``limit`` bytes."""
     data = bytearray()
-    with body_errors_as_az_errors(response):
+    with body_errors_as_az_errors(response, passthrough):
         for chunk in paced(response, READ_CHUNK, rearm=False):
             data += chunk
             if len(data) > limit:
