@@ -45,13 +45,31 @@ def get_access_token(cli_ctx, tenant=None, subscription=None):
             'usage error: --subscription and --tenant/-t cannot be used together.',
             recommendation='Give --tenant to get the token from that tenant, or --subscription to use the '
                            'tenant of that subscription, not both.')
+    from azure.cli.core.azclierror import AuthenticationError
+    profile = Profile(cli_ctx=cli_ctx)
     try:
-        (token_type, token, entry), token_subscription, token_tenant = Profile(cli_ctx=cli_ctx).get_raw_token(
+        (token_type, token, entry), token_subscription, token_tenant = profile.get_raw_token(
             resource=AZURE_DEVOPS_RESOURCE, subscription=subscription, tenant=tenant)
     except RequestException as ex:
         from azext_devopstoken._errors import token_service_unreachable
         raise token_service_unreachable(ex) from None
+    except AuthenticationError as ex:
+        return _renewed_federated_token(cli_ctx, profile, ex, subscription, tenant)
     return AccessToken(token_type, token, entry['expires_on'], entry['expiresOn'], token_subscription, token_tenant)
+
+
+def _renewed_federated_token(cli_ctx, profile, refusal, subscription, tenant):
+    """A federated service principal whose assertion expired (AADSTS700024) gets its token with a fresh assertion
+    from the CI system (_federated); any other refusal is re-raised as az made it."""
+    import datetime
+    from azext_devopstoken import _federated
+    account = profile.get_subscription(subscription)
+    if not (_federated.is_expired_assertion(refusal) and _federated.renewable_account(account)):
+        raise refusal
+    token, expires_on = _federated.renew(cli_ctx, account, AZURE_DEVOPS_RESOURCE, tenant)
+    expires_on_local = datetime.datetime.fromtimestamp(expires_on).strftime('%Y-%m-%d %H:%M:%S.%f')  # az's format
+    return AccessToken('Bearer', token, expires_on, expires_on_local, None if tenant else account['id'],
+                       tenant or account['tenantId'])
 
 
 def get_organization_token(cli_ctx, organization, transport, tenant=None):

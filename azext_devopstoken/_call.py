@@ -3,6 +3,7 @@
 Everything that can be wrong with the arguments is found in :func:`plan` before a token is fetched or
 a byte is sent; :func:`execute` does the network work.
 """
+import contextlib
 import math
 import sys
 from dataclasses import dataclass
@@ -40,16 +41,38 @@ def run(cli_ctx, options):
     # Like `az rest`: the result is the service's JSON, so az's resource-group/x509 transforms must not touch it.
     unregister_global_transforms(cli_ctx)
     if options.dry_run:
-        return describe(cli_ctx, options, plan(cli_ctx, options, None))
+        the_plan = plan(cli_ctx, options, None)
+        with _closing_body(the_plan.spec):
+            return describe(cli_ctx, options, the_plan)
     timeout = (options.timeout, options.timeout) if options.timeout else (15.0, 120.0)
     with Transport(timeout=timeout, policy=RetryPolicy(max_retries=options.max_retries,
                                                        max_wait=options.max_retry_wait)) as transport:
         the_plan = plan(cli_ctx, options, transport)
-        tokens = None if the_plan.spec.user_authorization else TokenSource(
-            cli_ctx, the_plan.organization, transport, tenant=options.tenant)
-        client = DevOpsClient(the_plan.organization, tokens, transport, the_plan.extra_bases,
-                              may_receive_token=lambda url: may_receive_token(cli_ctx, url))
-        return execute(cli_ctx, options, the_plan, client)
+        with _closing_body(the_plan.spec):
+            tokens = None if the_plan.spec.user_authorization else TokenSource(
+                cli_ctx, the_plan.organization, transport, tenant=options.tenant)
+            client = DevOpsClient(the_plan.organization, tokens, transport, the_plan.extra_bases,
+                                  may_receive_token=lambda url: may_receive_token(cli_ctx, url))
+            if options.include:
+                from azext_devopstoken._headers import write_response_head
+                client.on_response = write_response_head
+            try:
+                return execute(cli_ctx, options, the_plan, client)
+            except Exception as ex:
+                from azext_devopstoken._error_output import show_error_document
+                show_error_document(cli_ctx, ex)
+                raise
+
+
+@contextlib.contextmanager
+def _closing_body(spec):
+    """Closes an --input body (an open file or spool) when the call is done."""
+    try:
+        yield spec
+    finally:
+        close = getattr(spec.body, 'close', None)
+        if close:
+            close()
 
 
 def _check_numbers(options):
@@ -76,33 +99,21 @@ def plan(cli_ctx, options, transport):
     """Validate everything and build the request; may ask the organization (without a token) where a
     --service host lives, unless ``transport`` is None (--dry-run: nothing is sent)."""
     from azext_devopstoken import _org, _request
+    from azext_devopstoken._body import default_method, request_body
     from azext_devopstoken._output import check_output_file
     _check_numbers(options)
     organization = _org.resolve_organization(cli_ctx, options.organization)
-    project = _org.resolve_project(cli_ctx, options.project)
+    placeholders = {'project': _org.resolve_project(cli_ctx, options.project), 'organization': organization.name,
+                    'team': options.team}
     params = _request.parse_pairs(options.query_parameters, '--query-parameters')
     headers = _checked_headers(cli_ctx, options, organization)
-    body, content_type = _request.encode_body(options.body, options.content_type or headers.get('Content-Type'))
     output_file = check_output_file(options.output_file) if options.output_file else None
-    extra_bases, note = [], None
-    if _request.is_absolute(options.path):
-        if options.service:
-            raise InvalidArgumentValueError('--service applies to a relative --path; this one is a full URL.')
-        url, path_params = _absolute_url(organization, options.path)
-    else:
-        base = organization.service_url(options.service) if options.service else organization.url
-        if base is None and transport is None:
-            base, note = organization.url, ('The %s host of this organization is looked up in its resource areas '
-                                            'when the call is sent.' % options.service)
-        elif base is None:
-            base = _locate_service(cli_ctx, organization, options.service, transport)
-            extra_bases.append(base)
-        path = _request.expand_placeholders(options.path, {'project': project, 'organization': organization.name})
-        url, path_params = _request.build_url(base, path)
+    url, path_params, extra_bases, note = _target(cli_ctx, organization, options, placeholders, transport)
     params = _request.add_api_version(path_params + params, headers, options.api_version)
+    body, content_type = request_body(options, options.content_type or headers.get('Content-Type'))
     if content_type:
         headers['Content-Type'] = content_type  # replaces a Content-Type given in any casing
-    spec = CallSpec(options.method, url, params, headers, body)
+    spec = CallSpec(default_method(options), url, params, headers, body)
     return Plan(organization, spec, output_file, extra_bases, note)
 
 
@@ -122,6 +133,34 @@ def check_credential_destination(cli_ctx, organization):
     any other host is refused here."""
     from azext_devopstoken._trust import check_token_destination
     check_token_destination(cli_ctx, organization.url, organization.origin)
+
+
+def _target(cli_ctx, organization, options, placeholders, transport):
+    """(url, query pairs from --path, extra service bases, note) for --path; a URL copied from the REST docs
+    (https://dev.azure.com/{organization}/...) is taken as a path on the organization given."""
+    from azext_devopstoken import _request
+    path, service = options.path, options.service
+    docs = _request.docs_url(path)
+    if docs:
+        if service and docs.service and service != docs.service:
+            raise InvalidArgumentValueError('--path is on the %s host but --service says %s; give one of them.'
+                                            % (docs.service, service))
+        path, service = docs.path, service or docs.service
+    elif _request.is_absolute(path):
+        if service:
+            raise InvalidArgumentValueError('--service applies to a relative --path; this one is a full URL.')
+        url, path_params = _absolute_url(organization, _request.expand_placeholders(path, placeholders))
+        return url, path_params, [], None
+    extra_bases, note = [], None
+    base = organization.service_url(service) if service else organization.url
+    if base is None and transport is None:
+        base, note = organization.url, ('The %s host of this organization is looked up in its resource areas '
+                                        'when the call is sent.' % service)
+    elif base is None:
+        base = _locate_service(cli_ctx, organization, service, transport)
+        extra_bases.append(base)
+    url, path_params = _request.build_url(base, _request.expand_placeholders(path, placeholders))
+    return url, path_params, extra_bases, note
 
 
 def _absolute_url(organization, path):
@@ -203,6 +242,8 @@ def _body_for_display(body, content_type):
     import json
     if body is None:
         return None
+    if not isinstance(body, bytes):  # --input: an InputBody
+        return '<%d bytes from --input>' % body.length
     try:
         text = body.decode('utf-8')
     except UnicodeDecodeError:

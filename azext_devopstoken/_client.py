@@ -66,6 +66,7 @@ class DevOpsClient:
         self.extra_bases = list(extra_bases)
         # url -> whether the token may go there (_trust); by default only Azure DevOps Services hosts.
         self.may_receive_token = may_receive_token or _trust.is_trusted
+        self.on_response = None           # called with every final response before it is checked (-i)
 
     def owns(self, url):
         """On the organization (redirects and next links keep the token) and a host that may receive it."""
@@ -83,6 +84,8 @@ class DevOpsClient:
         except GaveUp as ex:
             from azext_devopstoken._errors import devops_unreachable
             raise devops_unreachable(ex.cause, ex.attempts) from None
+        if self.on_response is not None:
+            self.on_response(response)
         self.check(response)
         return response
 
@@ -96,13 +99,14 @@ class DevOpsClient:
         if response.status_code >= 400 or response.status_code == 203:
             from azext_devopstoken._limits import hold_error_body
             hold_error_body(response)
+        from azext_devopstoken._error_output import attach_document
         if response.status_code == 401:
-            raise _errors.unauthorized_error(response, self.tokens.token if self.tokens else None,
-                                             self.organization.url)
+            raise attach_document(_errors.unauthorized_error(response, self.tokens.token if self.tokens else None,
+                                                             self.organization.url), response)
         if _errors.is_sign_in_page(response):
             raise _errors.sign_in_page_error(self.organization.url)
         if response.status_code >= 400:
-            raise _errors.response_error(response)
+            raise attach_document(_errors.response_error(response), response)
         if response.is_redirect:
             from azure.cli.core.azclierror import AzureResponseError
             from azext_devopstoken._http import MAX_REDIRECTS

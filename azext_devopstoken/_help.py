@@ -61,27 +61,43 @@ long-summary: >
     JSON answers are printed through az, so --query and every --output format work; other text is written to
     stdout unchanged; --output-file streams any body to a file. Throttling (429), 502/503/504 and refused
     connections are retried with backoff, honouring Retry-After; POST and PATCH are retried only when the
-    server cannot have processed them. A 404 exits with code 3, as az does.
+    server cannot have processed them. A 404 exits with code 3, as az does; when the failed answer is JSON,
+    it is also the command's output (through --query and -o), so a script can read its typeKey or errorCode.
+    Bodies without JSON quoting: -f/-F build a JSON object (gh api's rules), --patch a JSON Patch array, and
+    --input sends a file or stdin byte for byte; any of them makes the default method POST.
 examples:
   - name: List the projects of an organization as a table.
     text: az devops-rest call --org contoso --path _apis/projects --query "value[].{name:name, id:id}" -o table
   - name: List every project, following continuation tokens, as TSV.
     text: az devops-rest call --org https://dev.azure.com/contoso --path _apis/projects --paginate --query "value[].name" -o tsv
-  - name: Run a WIQL query in the default project.
+  - name: >
+        Run a WIQL query in the default project; -f builds the JSON body {"query": "..."} (no JSON quoting),
+        and a body makes the method POST.
     text: |
         az config set defaults.devops_organization=https://dev.azure.com/contoso defaults.devops_project=Fabrikam
-        az devops-rest call -m POST --path "{project}/_apis/wit/wiql" --body "{\\"query\\": \\"SELECT [System.Id] FROM WorkItems WHERE [System.State] = 'Active'\\"}"
-  - name: Create a work item with a JSON Patch document from a file (sent as application/json-patch+json).
-    text: az devops-rest call --org contoso -p Fabrikam -m POST --path "{project}/_apis/wit/workitems/$Task" --body @new-task.json
+        az devops-rest call --path '{project}/_apis/wit/wiql' -f "query=SELECT [System.Id] FROM WorkItems WHERE [System.State] = 'Active'" --query 'workItems[].id' -o tsv
+  - name: Create a work item in one line (a JSON Patch array, sent as application/json-patch+json with POST).
+    text: az devops-rest call --org contoso -p Fabrikam --path '{project}/_apis/wit/workitems/$Task' --patch '/fields/System.Title=Fix the build' --patch '/fields/Microsoft.VSTS.Common.Priority:=1'
+  - name: Update work item 42 (-m PATCH) with the text of a file (az reads @file).
+    text: az devops-rest call --org contoso -m PATCH --path _apis/wit/workitems/42 --patch '/fields/System.Description=@description.html'
+  - name: Upload a binary file as a work item attachment, byte for byte, and print its URL.
+    text: az devops-rest call --org contoso -p Fabrikam --path '{project}/_apis/wit/attachments' --query-parameters fileName=screenshot.png --input screenshot.png --query url -o tsv
+  - name: Create a work item with a JSON Patch document from a file.
+    text: az devops-rest call --org contoso -p Fabrikam --path '{project}/_apis/wit/workitems/$Task' --body '@new-task.json'
+  - name: Show the status line and response headers (on stderr; stdout keeps the JSON).
+    text: az devops-rest call --org contoso --path _apis/projects -i --query 'value[].name' -o tsv
+  - name: Read the typeKey of the error body when a call fails (the command still fails, with exit code 3).
+    text: az devops-rest call --org contoso --path _apis/projects/NoSuchProject --query typeKey -o tsv
+  - name: Call a URL copied from the REST reference, with {team} filled in.
+    text: az devops-rest call --org contoso -p Fabrikam --team 'Fabrikam Team' --path 'https://dev.azure.com/{organization}/{project}/{team}/_apis/work/teamsettings/iterations?api-version=7.1'
   - name: Download a build artifact to a file.
-    text: az devops-rest call --org contoso -p Fabrikam --path "{project}/_apis/build/builds/42/artifacts" --query-parameters artifactName=drop $format=zip --output-file drop.zip
+    text: az devops-rest call --org contoso -p Fabrikam --path '{project}/_apis/build/builds/42/artifacts' --query-parameters artifactName=drop '$format=zip' --output-file drop.zip
   - name: Call a Graph API on the organization's vssps host.
     text: az devops-rest call --org contoso --service vssps --path _apis/graph/users --api-version 7.1-preview.1 --paginate
   - name: See exactly what would be sent, without sending anything.
-    text: >
-        az devops-rest call --org contoso -m POST --path "Fabrikam/_apis/wit/wiql" --body "{\\"query\\": \\"SELECT [System.Id] FROM WorkItems\\"}" --dry-run
+    text: az devops-rest call --org contoso -m POST --path Fabrikam/_apis/wit/wiql --body '@wiql.json' --dry-run
   - name: Show the first 5 projects, with $top sent as a query parameter.
-    text: az devops-rest call --org contoso --path _apis/projects --query-parameters $top=5
+    text: az devops-rest call --org contoso --path _apis/projects --query-parameters '$top=5'
 """
 
 helps['devops-token whoami'] = """
@@ -110,7 +126,7 @@ long-summary: >
     Register it once, and git clone/fetch/push to Azure Repos use a fresh Microsoft Entra token from the
     current az login (user, service principal or managed identity):
 
-        git config --global credential.https://dev.azure.com.helper "!az devops-token git-credential"
+        git config --global credential.https://dev.azure.com.helper '!az devops-token git-credential'
 
     git then runs `az devops-token git-credential get|store|erase` itself. Only https remotes on
     dev.azure.com, *.visualstudio.com or the host of your default organization are answered; tokens are never
@@ -123,23 +139,32 @@ type: command
 short-summary: Answer git's credential request (git runs this; key=value lines on stdin).
 examples:
   - name: Use the az login for every Azure Repos remote on dev.azure.com.
-    text: git config --global credential.https://dev.azure.com.helper "!az devops-token git-credential"
-  - name: Ask for a credential the way git does.
+    text: git config --global credential.https://dev.azure.com.helper '!az devops-token git-credential'
+  - name: Ask for a credential the way git does (bash).
     text: printf 'protocol=https\\nhost=dev.azure.com\\npath=contoso/Website/_git/Website\\n\\n' | az devops-token git-credential get
+  - name: Ask for a credential the way git does (PowerShell).
+    text: |
+        "protocol=https`nhost=dev.azure.com`npath=contoso/Website/_git/Website`n" | az devops-token git-credential get
 """
 
 helps['devops-token git-credential store'] = """
 type: command
 short-summary: Accept git's store request and keep nothing (tokens are fetched fresh each time).
 examples:
-  - name: What git runs after a successful push (a no-op).
+  - name: What git runs after a successful push, a no-op (bash).
     text: printf 'protocol=https\\nhost=dev.azure.com\\n\\n' | az devops-token git-credential store
+  - name: What git runs after a successful push, a no-op (PowerShell).
+    text: |
+        "protocol=https`nhost=dev.azure.com`n" | az devops-token git-credential store
 """
 
 helps['devops-token git-credential erase'] = """
 type: command
 short-summary: Accept git's erase request; there is nothing stored to erase.
 examples:
-  - name: What git runs after a rejected credential (a no-op).
+  - name: What git runs after a rejected credential, a no-op (bash).
     text: printf 'protocol=https\\nhost=dev.azure.com\\n\\n' | az devops-token git-credential erase
+  - name: What git runs after a rejected credential, a no-op (PowerShell).
+    text: |
+        "protocol=https`nhost=dev.azure.com`n" | az devops-token git-credential erase
 """

@@ -17,7 +17,6 @@ logger = get_logger(__name__)
 RETRY_STATUSES = (429, 502, 503, 504)
 IDEMPOTENT = ('GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE')
 MAX_REDIRECTS = 5
-_REDACTED = '<redacted>'
 
 
 def user_agent():
@@ -100,8 +99,9 @@ class _HeadersAsGiven:  # pylint: disable=too-few-public-methods
 
 
 def redacted_headers(headers):
-    return {k: (_REDACTED if k.lower() in ('authorization', 'proxy-authorization', 'cookie', 'set-cookie') else v)
-            for k, v in headers.items()}
+    """Headers for --debug, redacted by the rule -i uses (credential headers, and values that look like one)."""
+    from azext_devopstoken._headers import redacted_value
+    return {k: redacted_value(k, v) for k, v in headers.items()}
 
 
 def off_organization_redirect(method, url):
@@ -234,6 +234,8 @@ class Transport:
         logger.debug('Request headers: %s', redacted_headers(headers))
         if body is not None:
             logger.debug('Request body: %d bytes', len(body))
+        if hasattr(body, 'rewind'):
+            body.rewind()  # an --input stream: every attempt (retry, 307/308 redirect) sends it from the start
         response = self._request_within_deadline(method, url, params, headers, body, stream)
         logger.debug('Response: %d %s from %s in %.0f ms', response.status_code, response.reason, response.url,
                      (time.monotonic() - started) * 1000)

@@ -13,15 +13,21 @@ from typing import List, Optional
 class CallOptions:  # pylint: disable=too-many-instance-attributes
     """The command's options, as the user gave them (validated later, by ``_call.plan``)."""
     path: str
-    method: str = 'GET'
+    method: Optional[str] = None  # GET, or POST when a request body is given (as gh api)
     organization: Optional[str] = None
     project: Optional[str] = None
+    team: Optional[str] = None
     service: Optional[str] = None
     api_version: Optional[str] = None
     query_parameters: Optional[List[str]] = None
     headers: Optional[List[str]] = None
     body: Optional[str] = None
+    fields: Optional[List[str]] = None
+    typed_fields: Optional[List[str]] = None
+    patch: Optional[List[str]] = None
+    input_file: Optional[str] = None
     content_type: Optional[str] = None
+    include: bool = False
     output_file: Optional[str] = None
     paginate: bool = False
     max_items: Optional[int] = None
@@ -33,7 +39,11 @@ class CallOptions:  # pylint: disable=too-many-instance-attributes
     dry_run: bool = False
 
     def __post_init__(self):
-        self.method = self.method.upper()
+        self.method = self.method.upper() if self.method else None
+
+    @property
+    def has_body(self):
+        return any((self.body is not None, self.fields, self.typed_fields, self.patch, self.input_file))
 
 
 def handler_signature(options_class):

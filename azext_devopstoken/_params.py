@@ -44,10 +44,12 @@ def load_arguments(loader, _):
     with loader.argument_context('devops-rest call') as c:
         c.argument('path', options_list=['--path'], action=_GivenOnce,
                    help='Path relative to the organization, e.g. _apis/projects or {project}/_apis/wit/wiql; a '
-                        'query string may follow. {project} and {organization} are replaced. A full https URL is '
-                        'accepted only on the organization\'s own hosts.')
+                        'query string may follow. {organization}, {project} and {team} are replaced. A full https '
+                        'URL is accepted only on the organization\'s own hosts; a URL copied from the REST '
+                        'reference (https://dev.azure.com/{organization}/...) goes to the organization of --org.')
         c.argument('method', options_list=['--method', '-m'], arg_type=get_enum_type(METHODS),
-                   help='HTTP method.')
+                   help='HTTP method. Default: GET, or POST when a body is given (--body, -f/-F, --patch or '
+                        '--input), as in gh api; updating a work item with --patch needs -m PATCH.')
         c.argument('organization', organization_type,
                    help='Organization name (contoso) or URL (https://dev.azure.com/contoso, '
                         'https://contoso.visualstudio.com, or an Azure DevOps Server collection URL). Default: '
@@ -56,6 +58,9 @@ def load_arguments(loader, _):
         c.argument('project', options_list=['--project', '-p'], configured_default='devops_project',
                    help='Project name or ID for {project} in --path. Default: `az config set '
                         'defaults.devops_project=...`, else the azure-devops extension\'s default project.')
+        c.argument('team', options_list=['--team'],
+                   help='Team name or ID for {team} in --path, e.g. {project}/{team}/_apis/work/teamsettings. '
+                        'No default: the azure-devops extension keeps defaults only for organization and project.')
         c.argument('service', options_list=['--service'], arg_type=get_enum_type(SERVICE_HOSTS),
                    help='Send the call to this service host of the organization instead of the main one, '
                         'e.g. vssps for Graph (https://vssps.dev.azure.com/{org}) or vsrm for Release.')
@@ -70,10 +75,29 @@ def load_arguments(loader, _):
                         'fetched. Values must be printable Latin-1; Host, Content-Length and the like are refused.')
         c.argument('body', options_list=['--body', '-b'], action=_GivenOnce,
                    help='Request body: JSON text, @file or @- for stdin. JSON is checked before sending; a JSON '
-                        'Patch array is sent as application/json-patch+json.')
+                        'Patch array is sent as application/json-patch+json. az reads @file as text (binary files '
+                        'become base64): send binary files, such as attachments, with --input.')
+        c.argument('fields', options_list=['--field', '-f'], action='append',
+                   help='Add a string field to a JSON body, as key=value; repeat it. Nested keys as a[b][c]=v, '
+                        'arrays as tags[]=x (gh api rules). Makes the default method POST.')
+        c.argument('typed_fields', options_list=['--typed-field', '-F'], action='append',
+                   help='Add a typed field, as key=value: true, false, null and numbers become JSON values, '
+                        '@file the text of a file (az reads it), anything else a string. Nesting as --field.')
+        c.argument('patch', options_list=['--patch'], action='append',
+                   help='Add a JSON Patch "add" operation: PATH=VALUE with a string value, PATH:=JSON with a JSON '
+                        'value; repeat it. The body is the array, sent as application/json-patch+json (work items: '
+                        '--patch /fields/System.Title=Title). Makes the default method POST.')
+        c.argument('input_file', options_list=['--input'], action=_GivenOnce,
+                   help='Send this file, or - for standard input, byte for byte as the body (binary-safe, '
+                        'streamed; give the path without @). Content-Type: --content-type, default '
+                        'application/octet-stream.')
         c.argument('content_type', options_list=['--content-type'], action=_GivenOnce,
                    help='Content-Type of the body. Default: application/json, or application/json-patch+json for '
-                        'a JSON Patch array. Other types send --body unchanged.')
+                        'a JSON Patch array (--patch or --body); application/octet-stream for --input. Other types '
+                        'send --body unchanged.')
+        c.argument('include', options_list=['--include', '-i'], action='store_true',
+                   help='Write the status line and response headers to stderr (credentials redacted), each page\'s '
+                        'with --paginate; stdout keeps only the body.')
         c.argument('output_file', options_list=['--output-file'], action=_GivenOnce,
                    help='Stream the response body into this file (any size, constant memory); the file appears '
                         'only once the whole body has arrived.')

@@ -11,8 +11,16 @@ DEFAULT_API_VERSION = '7.1'
 METHODS = ('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS')
 JSON_PATCH = 'application/json-patch+json'
 _PLACEHOLDER = re.compile(r'\{([^{}/]*)\}')
-_KNOWN_PLACEHOLDERS = ('project', 'organization')
+_KNOWN_PLACEHOLDERS = ('organization', 'project', 'team')
 _ABSOLUTE = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*://')
+# The URL templates of the REST reference (learn.microsoft.com/rest/api/azure/devops, from
+# MicrosoftDocs/vsts-rest-api-specs): https://dev.azure.com/{organization}/..., https://{svc}.dev.azure.com/
+# {organization}/... and the older https://{organization}.visualstudio.com/....
+_DOCS_URL = re.compile(r'https://(?:(?:(?P<service>[a-z]+)\.)?dev\.azure\.com/\{organization\}'
+                       r'|\{organization\}\.visualstudio\.com)(?P<path>[/?].*)?\Z', re.I)
+_HELP_FOR = {'organization': 'Give --org, or set a default with `az config set defaults.devops_organization=...`.',
+             'project': 'Give --project, or set a default with `az config set defaults.devops_project=...`.',
+             'team': 'Give --team (a team name or ID of the project).'}
 
 
 @dataclass
@@ -41,19 +49,38 @@ def parse_pairs(items, option):
     return pairs
 
 
+@dataclass
+class DocsUrl:
+    """A URL template copied from the REST reference: the service host it names (None: the main one) and the
+    path below the organization."""
+    service: Optional[str]
+    path: str
+
+
+def docs_url(path):
+    """The :class:`DocsUrl` when --path is a REST reference URL with a literal {organization}, else None."""
+    from azext_devopstoken._org import SERVICE_HOSTS
+    match = _DOCS_URL.match(path)
+    if not match:
+        return None
+    service = (match.group('service') or '').lower() or None
+    if service and service not in SERVICE_HOSTS:
+        raise InvalidArgumentValueError('--path names the %s.dev.azure.com host, which is not an Azure DevOps '
+                                        'service host (%s).' % (service, ', '.join(SERVICE_HOSTS)))
+    return DocsUrl(service, match.group('path') or '/')
+
+
 def expand_placeholders(path, values):
-    """Replace {project} and {organization} in --path; an unknown or empty placeholder is an error."""
+    """Replace {organization}, {project} and {team} in --path; an unknown or empty placeholder is an error."""
     def replace(match):
         name = match.group(1)
         if name not in _KNOWN_PLACEHOLDERS:
             raise InvalidArgumentValueError(
-                '--path has an unknown placeholder {%s}; known placeholders are {project} and {organization}.'
-                % name)
+                '--path has an unknown placeholder {%s}; known placeholders are {organization}, {project} and '
+                '{team}.' % name)
         if not values.get(name):
-            raise InvalidArgumentValueError(
-                '--path uses {%s} but no %s is set.' % (name, name),
-                recommendation='Give --%s, or set a default with `az config set defaults.devops_%s=...`.'
-                % (name, name))
+            raise InvalidArgumentValueError('--path uses {%s} but no %s is set.' % (name, name),
+                                            recommendation=_HELP_FOR[name])
         return quote(values[name], safe='')
     return _PLACEHOLDER.sub(replace, path)
 

@@ -1,4 +1,5 @@
 def load_command_table(loader, _):
+    from azext_devopstoken._table import count_value_rows
     with loader.command_group('devops-token') as group:
         group.custom_command('get', 'get_token')
         group.custom_command('whoami', 'whoami')
@@ -9,4 +10,4 @@ def load_command_table(loader, _):
         group.custom_command('erase', 'git_credential_erase')
 
     with loader.command_group('devops-rest') as group:
-        group.custom_command('call', 'rest_call')
+        group.custom_command('call', 'rest_call', table_transformer=count_value_rows)

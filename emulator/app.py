@@ -11,6 +11,7 @@ from emulator.arm import ArmService
 from emulator.constants import DEVOPS_HOSTS
 from emulator.devops.service import DevOpsService
 from emulator.directory import Directory
+from emulator.entra.ci_oidc import CiOidcService
 from emulator.entra.service import EntraService
 from emulator.other import OtherHostService
 from emulator.server import HOST, Listener, RequestLog, tls_context
@@ -42,7 +43,8 @@ class Emulator:
     def start(self):
         context = tls_context(self.ca_bundle)
         devops = DevOpsService(self)  # one instance plays every Azure DevOps host
-        services = {"login": EntraService(self), "arm": ArmService(self), "other": OtherHostService(self)}
+        services = {"login": EntraService(self), "arm": ArmService(self), "other": OtherHostService(self),
+                    "oidc": CiOidcService(self)}
         services.update((name, devops) for name in DEVOPS_HOSTS)
         for name in services:
             server = Listener(self, name, context)
@@ -50,6 +52,7 @@ class Emulator:
             host = OTHER_HOST if name == "other" else HOST
             self.urls[name] = "https://%s:%d" % (host, server.server_address[1])
         self.services = services
+        services["oidc"].bind(self.urls["oidc"])
         for server in self._servers:
             threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                              name="emulator-" + server.listener, daemon=True).start()
@@ -114,4 +117,8 @@ class Emulator:
             "arm_url": self.arm_url, "devops_url": self.devops_url,
             "identity_endpoint": self.services["login"].identity_endpoint if self.services else None,
             "identity_header": self.directory.identity_header, "pid": os.getpid(),
+            # AZURE_POD_IDENTITY_AUTHORITY_HOST: IMDS is served by the login listener
+            "imds_host": self.login_url if self.services else None,
+            "ci_jobs": {ci: self.services["oidc"].job_environment(ci) for ci in ("github", "pipelines")}
+            if self.services else None,
         }

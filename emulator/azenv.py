@@ -25,6 +25,10 @@ from emulator.entra.common import NEXT_DEVICE_CODE_USER_PATH
 DROPPED_PREFIXES = ("AZURE_", "IDENTITY_", "MSI_")
 DROPPED_NAMES = ("ARM_CLOUD_METADATA_URL", "ACC_CLOUD", "AZUREPS_HOST_ENVIRONMENT", "IMDS_ENDPOINT",
                  "MSAL_FORCE_REGION", "REGION_NAME", "CODESPACES")
+# A real CI job's OIDC request variables would send the extension's renewal to GitHub / Azure DevOps.
+DROPPED_CI_NAMES = ("ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "SYSTEM_OIDCREQUESTURI",
+                    "SYSTEM_ACCESSTOKEN", "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID", "AZURESUBSCRIPTION_CLIENT_ID",
+                    "AZURESUBSCRIPTION_TENANT_ID")
 AZ_SETTINGS = {
     "AZURE_CORE_INSTANCE_DISCOVERY": "false",      # else MSAL asks login.microsoftonline.com about the authority
     "AZURE_CORE_COLLECT_TELEMETRY": "false",       # else a telemetry upload process starts after each command
@@ -83,7 +87,7 @@ class AzEnv:
 
     def _environment(self):
         env = {name: value for name, value in os.environ.items()
-               if not name.startswith(DROPPED_PREFIXES) and name not in DROPPED_NAMES}
+               if not name.startswith(DROPPED_PREFIXES) and name not in DROPPED_NAMES + DROPPED_CI_NAMES}
         env.update(AZ_SETTINGS)
         env["AZURE_CONFIG_DIR"] = self.config_dir
         if self.extension_dir:
@@ -162,13 +166,56 @@ class AzEnv:
         """Real `az login --identity` through the App Service protocol; the MI variables stay in self.env."""
         self.env["IDENTITY_ENDPOINT"] = self.info["identity_endpoint"]
         self.env["IDENTITY_HEADER"] = self.info["identity_header"]
-        args = ["login", "--identity"]
-        if user_assigned:
-            principal = self.identity(USER_ASSIGNED_IDENTITY)
-            value = {"client_id": principal["app_id"], "object_id": principal["oids"][principal["home_tenant"]],
-                     "resource_id": principal["resource_id"]}[by]
-            args += ["--" + by.replace("_", "-"), value]
+        return self.az_json("login", "--identity", *self._identity_selector(user_assigned, by))
+
+    def ci_job_environment(self, ci):
+        """The OIDC request variables a job of ``ci`` (github | pipelines) sees, pointing at the emulator."""
+        return dict(self.info["ci_jobs"][ci])
+
+    def fetch_ci_assertion(self, ci):
+        """A fresh federated assertion from the emulated CI system, fetched as azure/login (GitHub) or AzureCLI@2
+        (Azure Pipelines) do before `az login --federated-token`."""
+        import requests  # comes with azure-cli
+        job = self.ci_job_environment(ci)
+        if ci == "github":
+            response = requests.get(job["ACTIONS_ID_TOKEN_REQUEST_URL"] + "&audience=api%3A%2F%2FAzureADTokenExchange",
+                                    headers={"Authorization": "Bearer " + job["ACTIONS_ID_TOKEN_REQUEST_TOKEN"]},
+                                    verify=self.info["ca_bundle"], timeout=30)
+            response.raise_for_status()
+            return response.json()["value"]
+        response = requests.post(job["SYSTEM_OIDCREQUESTURI"] + "?api-version=7.1&serviceConnectionId="
+                                 + job["AZURESUBSCRIPTION_SERVICE_CONNECTION_ID"],
+                                 headers={"Authorization": "Bearer " + job["SYSTEM_ACCESSTOKEN"],
+                                          "X-TFS-FedAuthRedirect": "Suppress"},
+                                 verify=self.info["ca_bundle"], timeout=30)
+        response.raise_for_status()
+        return response.json()["oidcToken"]
+
+    def login_federated(self, ci="github", key="ci-fed", assertion=None, allow_no_subscriptions=False):
+        """Real `az login --service-principal -u APP --tenant T --federated-token JWT`, with an assertion from the
+        emulated CI system (or the one given)."""
+        principal = self.identity(key)
+        token = assertion or self.fetch_ci_assertion(ci)
+        args = ["login", "--service-principal", "--username", principal["app_id"],
+                "--tenant", principal["home_tenant"], "--federated-token", token]
+        args += ["--allow-no-subscriptions"] if allow_no_subscriptions else []
         return self.az_json(*args)
+
+    def login_managed_identity_imds(self, user_assigned=False, by="client_id"):
+        """Real `az login --identity` through IMDS (a VM's managed identity), which MSAL finds at
+        AZURE_POD_IDENTITY_AUTHORITY_HOST; the variable stays in self.env for later commands."""
+        self.env["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = self.info["imds_host"]
+        return self.az_json("login", "--identity", *self._identity_selector(user_assigned, by))
+
+    def _identity_selector(self, user_assigned, by):
+        """`--client-id X` (or --object-id / --resource-id) naming the user-assigned identity; nothing for the
+        system-assigned one."""
+        if not user_assigned:
+            return []
+        principal = self.identity(USER_ASSIGNED_IDENTITY)
+        value = {"client_id": principal["app_id"], "object_id": principal["oids"][principal["home_tenant"]],
+                 "resource_id": principal["resource_id"]}[by]
+        return ["--" + by.replace("_", "-"), value]
 
     def login_user(self, key="alice", tenant=None):
         """Real `az login --use-device-code`; the emulator approves the code as this user."""

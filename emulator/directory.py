@@ -11,7 +11,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass, field
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 # Re-exported: tests/unit/test_call.py (on another branch's watch) imports AZURE_DEVOPS_RESOURCE from here.
 from emulator.constants import AZURE_DEVOPS_RESOURCE, MSA_TENANT  # noqa: F401  pylint: disable=unused-import
@@ -20,6 +20,23 @@ TENANT_A = "72f988bf-0000-4a00-9a00-00000000000a"   # contoso.example: home of m
 TENANT_B = "f8cdef31-0000-4b00-9b00-00000000000b"   # fabrikam.example: alice is a guest here, bob's home
 SUB_A = "11111111-aaaa-4aaa-8aaa-000000000001"
 SUB_B = "22222222-bbbb-4bbb-8bbb-000000000002"
+
+
+# The one audience a federated identity credential may name (entra-docs
+# docs/workload-id/includes/federated-credential-configuration-considerations.md: "must be api://AzureADTokenExchange").
+TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
+FEDERATED_APP = "ci-fed"   # the app registration that trusts the emulated CI systems' issuers
+
+
+@dataclass
+class FederatedCredential:
+    """A federated identity credential of an app registration (Graph ``federatedIdentityCredential``:
+    https://learn.microsoft.com/graph/api/resources/federatedidentitycredential): a token whose ``iss``, ``sub``
+    and ``aud`` equal these, compared case-sensitively and without wildcards, stands in for a client secret."""
+    name: str
+    issuer: str
+    subject: str
+    audiences: List[str] = field(default_factory=lambda: [TOKEN_EXCHANGE_AUDIENCE])
 
 
 @dataclass
@@ -37,6 +54,7 @@ class Principal:
     cert_thumbprint: Optional[str] = None
     resource_id: Optional[str] = None  # user-assigned managed identity ARM id
     password: Optional[str] = None     # users (device-code login needs none; kept for completeness)
+    federated_credentials: List[FederatedCredential] = field(default_factory=list)  # app registrations
 
     @property
     def tenants(self):
@@ -81,6 +99,10 @@ class Directory:
             Principal("ci-cert", "servicePrincipal", TENANT_A, {TENANT_A: "5e7b1c00-0000-4000-8000-000000000002"},
                       "ci-cert", app_id="c1b0c1b0-0000-4000-8000-000000000002", cert_path=cert_path,
                       cert_thumbprint=thumbprint),
+            # No secret, no certificate: only federated credentials (added by Directory.trust_issuer once the
+            # emulated CI systems' issuers have their loopback URLs).
+            Principal(FEDERATED_APP, "servicePrincipal", TENANT_A, {TENANT_A: "5e7b1c00-0000-4000-8000-000000000003"},
+                      "ci-fed", app_id="c1b0c1b0-0000-4000-8000-000000000003"),
             # resource_id of a system-assigned identity is the resource it belongs to (tokens carry it as xms_mirid)
             Principal("mi-system", "managedIdentity", TENANT_A, {TENANT_A: "3a1d0000-0000-4000-8000-000000000001"},
                       "vm-build-agent", app_id="3a1dc11e-0000-4000-8000-000000000001",
@@ -122,6 +144,11 @@ class Directory:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             json.dump(self.export(), handle, indent=2)
+
+    def trust_issuer(self, key, name, issuer, subject):
+        """Add a federated identity credential to an app registration, and rewrite identities.json."""
+        self.principals[key].federated_credentials.append(FederatedCredential(name, issuer, subject))
+        self.write_identities(self.identities_file)
 
     def by_oid(self, oid):
         for principal in self.principals.values():

@@ -29,6 +29,7 @@ ERROR_TYPES = {
     "WorkItemTypeNotFoundException": (_WIT, _WIT),
     "RuleValidationException": (_WIT, _WIT),
     "WiqlSyntaxException": (_WIT, _WIT),
+    "AttachmentNotFoundException": (_WIT, _WIT),
     "BuildNotFoundException": ("Microsoft.TeamFoundation.Build.WebApi", "Microsoft.TeamFoundation.Build2.WebApi"),
     "ArtifactNotFoundException": ("Microsoft.TeamFoundation.Build.WebApi", "Microsoft.TeamFoundation.Build2.WebApi"),
     "InvalidContinuationTokenException": (_WEBAPI, _WEBAPI),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from emulator.constants import DEVOPS_HOSTS
-from emulator.devops.areas import audit, build, core, git, graph, release, wit
+from emulator.devops.areas import audit, build, core, echo, git, graph, release, wit
 from emulator.devops.errors import ApiError
 
 LATEST_VERSION = (7, 2)       # newest api-version the service knows (7.2 exists only as a preview)
@@ -104,6 +104,8 @@ ROUTES = (
     Route(("GET",), _MAYBE_PROJECT + r"/_apis/wit/workitems/(?P<id>\d+)", wit.get_work_item),
     Route(("PATCH",), _MAYBE_PROJECT + r"/_apis/wit/workitems/(?P<id>\d+)", wit.update_work_item, patch_body=True),
     Route(("POST",), _MAYBE_PROJECT + r"/_apis/wit/wiql", wit.wiql),
+    Route(("POST",), _PROJECT + r"/_apis/wit/attachments", wit.create_attachment),
+    Route(("GET",), _PROJECT + r"/_apis/wit/attachments/(?P<attachment>[0-9a-fA-F-]{36})", wit.get_attachment),
     Route(("GET",), _MAYBE_PROJECT + r"/_apis/wit/reporting/workitemrevisions", wit.work_item_revisions),
     Route(("GET",), _PROJECT + r"/_apis/build/builds", build.list_builds),
     Route(("GET",), _PROJECT + r"/_apis/build/builds/(?P<build>\d+)", build.get_build),
@@ -114,6 +116,9 @@ ROUTES = (
     Route(("GET",), r"/_apis/audit/auditlog", audit.audit_log, released=False),
     Route(("GET",), r"/_apis/graph/users", graph.graph_users, listeners=("vssps",), released=False),
     Route(("GET",), _PROJECT + r"/_apis/release/releases", release.list_releases, listeners=("vsrm",)),
+    # Test-only, no Azure DevOps counterpart (see emulator.devops.areas.echo).
+    Route(("GET", "POST", "PUT", "PATCH", "DELETE"), r"(?:%s(?:/(?P<team>[^/_][^/]*))?)?" % _PROJECT + echo.ECHO_PATH,
+          echo.echo),
 )
 
 

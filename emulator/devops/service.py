@@ -23,7 +23,7 @@ from emulator.devops.call import Call
 from emulator.devops.controls import ControlApi
 from emulator.devops.errors import ApiError, json_error
 from emulator.devops.faults import FaultBook, alter_response, fault_response
-from emulator.devops.work_items import WorkItemStore
+from emulator.devops.work_items import AttachmentStore, WorkItemStore
 
 
 class DevOpsService:
@@ -33,6 +33,7 @@ class DevOpsService:
     def __init__(self, emulator):
         self.emulator = emulator
         self.work_items = WorkItemStore()
+        self.attachments = AttachmentStore()
         self._faults = FaultBook()
         self._settings_lock = threading.Lock()
         self.latency_ms = 0

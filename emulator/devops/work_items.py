@@ -4,6 +4,7 @@
 import json
 import re
 import threading
+import uuid
 from dataclasses import dataclass, field
 from typing import Dict, List
 
@@ -221,3 +222,23 @@ def _condition_holds(item, condition, macros):
 def wiql_columns(columns, org_url):
     return [{"referenceName": c, "name": _COLUMN_NAMES.get(c, c.split(".")[-1]),
              "url": "%s/_apis/wit/fields/%s" % (org_url, c)} for c in columns]
+
+
+class AttachmentStore:
+    """Uploaded work-item attachments: id -> (project id, file name, bytes), kept in memory."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._items = {}
+
+    def add(self, project_id, name, data):
+        ident = str(uuid.uuid4())
+        with self._lock:
+            self._items[ident] = (project_id, name, bytes(data))
+        return ident
+
+    def get(self, ident):
+        """(file name, bytes), or None."""
+        with self._lock:
+            found = self._items.get(ident.lower())
+        return None if found is None else found[1:]

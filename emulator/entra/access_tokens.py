@@ -76,8 +76,8 @@ def id_token(entra, user, tenant, client_id):
     return entra.emulator.tokens.issue(claims, client_id, tenant, entra.emulator.token_lifetime, version="2.0")
 
 
-def issue_access_token(entra, claims, audience, tenant):
-    return entra.emulator.tokens.issue(claims, audience, tenant, entra.emulator.token_lifetime)
+def issue_access_token(entra, claims, audience, tenant, lifetime=None):
+    return entra.emulator.tokens.issue(claims, audience, tenant, lifetime or entra.emulator.token_lifetime)
 
 
 def new_refresh_token(entra, user_key, client_id):

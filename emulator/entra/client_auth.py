@@ -9,10 +9,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from emulator.entra.common import CLIENT_ASSERTION_TYPE_JWT, EntraError, b64url
+from emulator.entra.federation import verify_federated_assertion
 
 
 def authenticate_client(entra, request, form, tenant):
-    """The service principal a confidential client request authenticates as, and how (secret|certificate)."""
+    """The service principal a confidential client request authenticates as, and how
+    (secret|certificate|federated)."""
     client_id, secret = form.get("client_id", ""), form.get("client_secret")
     basic = request.header("Authorization", "")
     if basic.lower().startswith("basic "):
@@ -28,6 +30,9 @@ def authenticate_client(entra, request, form, tenant):
         if form.get("client_assertion_type") != CLIENT_ASSERTION_TYPE_JWT:
             raise EntraError(400, "invalid_request", 50027,
                              "The client_assertion_type must be " + CLIENT_ASSERTION_TYPE_JWT + ".")
+        if principal.federated_credentials:  # an assertion from a trusted issuer stands in for a certificate
+            verify_federated_assertion(entra, principal, form["client_assertion"])
+            return principal, "federated"
         verify_client_assertion(entra, request, principal, form["client_assertion"])
         return principal, "certificate"
     if secret:

@@ -40,11 +40,12 @@ def client_credentials_grant(entra, request, form, tenant):
                          "flows must have a scope value with /.default suffixed to the resource identifier "
                          "(application ID URI).")
     resource = access_tokens.scoped_resource(entra, scopes, tenant)
-    claims = access_tokens.app_claims(principal, tenant, appidacr="2" if credential_kind == "certificate" else "1")
+    # appidacr 2: the client proved itself with an assertion (certificate or federated), 1: with a secret
+    claims = access_tokens.app_claims(principal, tenant, appidacr="1" if credential_kind == "secret" else "2")
     claims.update(access_tokens.capability_claims(form))
-    access_token = access_tokens.issue_access_token(entra, claims, resource, tenant)
+    lifetime = int(entra.access_token_lifetimes.get(principal.key, entra.emulator.token_lifetime))
+    access_token = access_tokens.issue_access_token(entra, claims, resource, tenant, lifetime)
     entra.record(GRANT_CLIENT_CREDENTIALS, principal.key, tenant, resource, principal.app_id)
-    lifetime = int(entra.emulator.token_lifetime)
     return {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
             "access_token": access_token}
 

@@ -10,6 +10,7 @@ Served on the ``login`` listener, which is the authority host of the emulated cl
   (``alice`` unless changed), or by the user queued with :meth:`EntraService.sign_in_next_device_code`
   (also reachable over HTTPS, for a harness in another process), or later by
   :meth:`EntraService.approve_device_code` when ``device_code_user`` is None.
+* ``GET /metadata/identity/oauth2/token``: IMDS (:mod:`.imds`), reached through AZURE_POD_IDENTITY_AUTHORITY_HOST.
 * ``GET /msi/token``: the App Service managed identity protocol (``IDENTITY_ENDPOINT`` +
   ``IDENTITY_HEADER``), which MSAL's ``ManagedIdentityClient`` uses whatever the URL scheme.
 
@@ -26,7 +27,7 @@ import threading
 import time
 import uuid
 
-from emulator.entra import device_code, discovery, grants, managed_identity
+from emulator.entra import device_code, discovery, grants, imds, managed_identity
 from emulator.entra.common import (DEVICE_LOGIN_PATH, KNOWN_RESOURCES, MANAGED_IDENTITY_PATH, MULTI_TENANT_ALIASES,
                                    NEXT_DEVICE_CODE_USER_PATH, EntraError, trace_headers)
 from emulator.server import Response
@@ -51,6 +52,9 @@ class EntraService:  # pylint: disable=too-many-instance-attributes
         self.system_assigned_identity = "mi-system"   # what IDENTITY_ENDPOINT yields without a selector
         self.user_assigned_identities = ["mi-user"]   # selectable by client_id/object_id/principal_id/mi_res_id
         self.known_resources = list(KNOWN_RESOURCES)
+        # principal key -> seconds its app-only access tokens live (default: the emulator's token_lifetime);
+        # MSAL never serves an access token from its cache within 5 minutes of expiry (msal application.py)
+        self.access_token_lifetimes = {}
         self.grants = []                    # one dict per token handed out
         self.grant_counts = collections.Counter()  # (grant_type, principal key) -> tokens handed out
         self.refusals = []                  # one dict per AADSTS refusal (authorization_pending included)
@@ -79,6 +83,8 @@ class EntraService:  # pylint: disable=too-many-instance-attributes
         found += list(self.emulator.tokens.issued)
         found += [p.secret for p in self.directory.principals.values() if p.secret]
         found.append(self.directory.identity_header)
+        if "oidc" in self.emulator.services:  # the emulated CI systems' assertions and request secrets
+            found += self.emulator.services["oidc"].secrets()
         return found
 
     # -- what tests do -------------------------------------------------------------------------
@@ -111,6 +117,8 @@ class EntraService:  # pylint: disable=too-many-instance-attributes
         try:
             if path == MANAGED_IDENTITY_PATH:
                 return managed_identity.managed_identity(self, request)
+            if path == imds.IMDS_TOKEN_PATH:
+                return imds.imds_token(self, request)
             if path == NEXT_DEVICE_CODE_USER_PATH and request.method == "POST":
                 return device_code.queue_device_code_user(self, request)
             if path == DEVICE_LOGIN_PATH:

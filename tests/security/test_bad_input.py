@@ -65,7 +65,7 @@ CASES = [
          "^ERROR: No Azure DevOps organization given.$"),
     Case("get-org-http", ["devops-token", "get", "--org", "http://{devops_netloc}/contoso"], 1, "uses http"),
     # -- the path ----------------------------------------------------------------------------------------------
-    Case("path-unknown-placeholder", call("--path", "{team}/_apis/wit/wiql"), 1, r"unknown placeholder \{team\}"),
+    Case("path-unknown-placeholder", call("--path", "{area}/_apis/wit/wiql"), 1, r"unknown placeholder \{area\}"),
     Case("path-project-not-set", call("--path", "{project}/_apis/wit/wiql"), 1, "no project is set"),
     Case("path-empty", call("--path", ""), 1, "--path is empty"),
     Case("path-blank", call("--path", "   "), 1, "--path is empty"),

@@ -319,7 +319,8 @@ def test_no_organization_anywhere(az, devops, tokens):
 
 @pytest.mark.parametrize("extra, fragment", [
     (["--body", "{nope"], "--body is not valid JSON"),
-    (["--path", "{team}/_apis/x"], "unknown placeholder {team}"),
+    (["--path", "{team}/_apis/x"], "uses {team} but no team is set"),
+    (["--path", "{area}/_apis/x"], "unknown placeholder {area}"),
     (["--query-parameters", "novalue"], "--query-parameters expects name=value"),
     (["--max-items", "5"], "--max-items applies to --paginate"),
     (["--output-file", "/no/such/dir/x.json"], "--output-file /no/such/dir/x.json: the folder"),

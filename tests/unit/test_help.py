@@ -43,7 +43,7 @@ def test_every_command_has_help_and_runnable_examples(command_table):
         entry = yaml.safe_load(helps[name])
         examples = entry.get("examples") or []
         assert examples, "%s has no examples" % name
-        starts = ("az ", "git ", "printf ", "token=", "$token")
+        starts = ("az ", "git ", "printf ", "token=", "$token", "\"protocol=")
         for example in examples:
             assert example["name"] and example["text"].strip().splitlines()[0].startswith(starts), name
     groups = {" ".join(name.split()[:-1]) for name in table}

@@ -62,3 +62,5 @@ def test_backoff_is_bounded_and_jittered():
 def test_redacted_headers():
     shown = _http.redacted_headers({"Authorization": "Bearer abc", "Accept": "x", "cookie": "c"})
     assert shown == {"Authorization": "<redacted>", "Accept": "x", "cookie": "<redacted>"}
+    # A token in a header of another name is hidden too (the rule -i uses).
+    assert _http.redacted_headers({"X-Token": "Bearer eyJhIjoxfQ.eyJiIjoyfQ.c2ln"}) == {"X-Token": "<redacted>"}

@@ -11,11 +11,11 @@ FIELDS = [field.name for field in dataclasses.fields(CallOptions)]
 
 def test_the_handler_signature_is_the_dataclass():
     parameters = inspect.signature(custom.rest_call).parameters
-    assert list(parameters) == ["cmd"] + FIELDS and len(FIELDS) == 19
+    assert list(parameters) == ["cmd"] + FIELDS and len(FIELDS) == 25
     assert parameters["path"].default is inspect.Parameter.empty  # required
     for field in dataclasses.fields(CallOptions)[1:]:
         assert parameters[field.name].default == field.default, field.name
-    assert (CallOptions.method, CallOptions.max_retries, CallOptions.max_retry_wait) == ("GET", 4, 120)
+    assert (CallOptions.method, CallOptions.max_retries, CallOptions.max_retry_wait) == (None, 4, 120)
 
 
 def test_knack_builds_every_option_with_its_default():
@@ -24,7 +24,7 @@ def test_knack_builds_every_option_with_its_default():
     assert list(arguments) == FIELDS
     settings = {name: argument.type.settings for name, argument in arguments.items()}
     assert settings["path"]["required"] is True
-    assert settings["method"]["default"] == "GET" and settings["max_retries"]["default"] == 4
+    assert settings["method"]["default"] is None and settings["max_retries"]["default"] == 4
     assert settings["max_retry_wait"]["default"] == 120
     assert settings["paginate"]["action"] == "store_true" and settings["dry_run"]["action"] == "store_true"
 
@@ -44,8 +44,17 @@ def test_help_shows_the_defaults(az):
     result = az("devops-rest", "call", "-h")
     assert result.exit_code == 0, result
     text = " ".join(result.stdout.split())
-    assert "Default: GET." in text and "Default: 4." in text and "Default: 120." in text
+    assert "Default: GET, or POST when a body is given" in text and "Default: 4." in text and "Default: 120." in text
 
 
 def test_the_method_is_upper_case():
     assert CallOptions(path="_apis/projects", method="patch").method == "PATCH"
+
+
+def test_a_body_makes_the_default_method_post():
+    from azext_devopstoken._body import default_method
+    assert default_method(CallOptions(path="p")) == "GET"
+    for body in ({"fields": ["a=b"]}, {"typed_fields": ["n=1"]}, {"patch": ["/a=b"]}, {"input_file": "-"},
+                 {"body": "{}"}):
+        assert default_method(CallOptions(path="p", **body)) == "POST", body
+    assert default_method(CallOptions(path="p", method="patch", patch=["/a=b"])) == "PATCH"

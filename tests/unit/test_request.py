@@ -22,7 +22,8 @@ def test_placeholders_are_replaced_and_encoded():
 
 
 @pytest.mark.parametrize("path, values, fragment", [
-    ("{team}/_apis/x", {"project": "p"}, "unknown placeholder {team}"),
+    ("{area}/_apis/x", {"project": "p"}, "unknown placeholder {area}"),
+    ("{team}/_apis/x", {"project": "p"}, "no team is set"),
     ("{project}/_apis/x", {"project": None}, "no project is set"),
 ])
 def test_placeholder_errors(path, values, fragment):
@@ -85,3 +86,23 @@ def test_an_unread_at_file_body_is_an_error():
     assert "/no/such/body.json does not exist or cannot be read" in str(info.value)
     with pytest.raises(FileOperationError):
         _request.encode_body("@missing.txt", "text/plain")
+
+
+@pytest.mark.parametrize("url, service, path", [
+    ("https://dev.azure.com/{organization}/{project}/_apis/wit/wiql?api-version=7.1", None,
+     "/{project}/_apis/wit/wiql?api-version=7.1"),
+    ("https://vssps.dev.azure.com/{organization}/_apis/graph/users", "vssps", "/_apis/graph/users"),
+    ("https://{organization}.visualstudio.com/_apis/projects", None, "/_apis/projects"),
+    ("https://dev.azure.com/{organization}", None, "/"),
+])
+def test_rest_reference_urls(url, service, path):
+    found = _request.docs_url(url)
+    assert (found.service, found.path) == (service, path)
+
+
+@pytest.mark.parametrize("url", ["https://dev.azure.com/contoso/_apis/projects",
+                                 "https://evil.example/{organization}/x",
+                                 "https://dev.azure.com.evil.example/{organization}/x",
+                                 "http://dev.azure.com/{organization}/x"])
+def test_other_urls_are_not_rest_reference_urls(url):
+    assert _request.docs_url(url) is None

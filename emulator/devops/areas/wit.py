@@ -84,3 +84,35 @@ def work_item_revisions(call):
     return call.ok({"values": [model.revision_json(project, i) for i in range(start, end)],
                     "nextLink": link, "continuationToken": next_token,
                     "isLastBatch": end >= model.REVISIONS_PER_PROJECT})
+
+
+# -- attachments ----------------------------------------------------------------------------------------------
+# MicrosoftDocs/vsts-rest-api-specs specification/wit/7.1/workItemTracking.json: Attachments_Create
+# (POST {organization}/{project}/_apis/wit/attachments?fileName=&uploadType=&areaPath=, consumes
+# application/octet-stream, 200 with an AttachmentReference {id (uuid), url}) and Attachments_Get
+# (GET .../_apis/wit/attachments/{id}?fileName=&download=, produces application/octet-stream).
+def create_attachment(call):
+    project = call.project()
+    sent = (call.request.header("Content-Type") or "").split(";")[0].strip()
+    if sent.lower() != "application/octet-stream":
+        raise ApiError(415, "VssRequestContentTypeNotSupportedException",
+                       'The request indicated a Content-Type of "%s" for method type "POST" which is not supported. '
+                       "Valid content types for this method are: application/octet-stream." % sent)
+    upload_type = (call.arg("uploadType") or "simple").lower()
+    if upload_type not in ("simple", "chunked"):
+        raise ApiError(400, "ArgumentException", "The value '%s' is not valid for uploadType." % upload_type)
+    name = call.arg("fileName") or ""
+    ident = call.service.attachments.add(project.id, name, call.request.body or b"")
+    url = "%s/%s/_apis/wit/attachments/%s?fileName=%s" % (call.org_url(), project.id, ident, quote(name))
+    return call.ok({"id": ident, "url": url})
+
+
+def get_attachment(call):
+    call.project()
+    found = call.service.attachments.get(call.groups["attachment"])
+    if found is None:
+        # The 404 is Attachments_Get's; the message wording is the emulator's own (none is documented).
+        raise ApiError(404, "AttachmentNotFoundException", "The attachment with id %s does not exist."
+                       % call.groups["attachment"], event_id=3200)
+    from emulator.server import Response
+    return Response(200, [("Content-Type", "application/octet-stream")], found[1])
