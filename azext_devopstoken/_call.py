@@ -7,7 +7,7 @@ import contextlib
 import math
 import sys
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from azure.cli.core.azclierror import InvalidArgumentValueError
 from knack.log import get_logger
@@ -36,7 +36,6 @@ def run(cli_ctx, options):
     """The whole command: plan, then (unless --dry-run) send on one connection pool and shape the result."""
     from azure.cli.core.commands.transform import unregister_global_transforms
     from azext_devopstoken._client import DevOpsClient, TokenSource
-    from azext_devopstoken._http import RetryPolicy, Transport
     from azext_devopstoken._trust import may_receive_token
     # Like `az rest`: the result is the service's JSON, so az's resource-group/x509 transforms must not touch it.
     unregister_global_transforms(cli_ctx)
@@ -44,9 +43,7 @@ def run(cli_ctx, options):
         the_plan = plan(cli_ctx, options, None)
         with _closing_body(the_plan.spec):
             return describe(cli_ctx, options, the_plan)
-    timeout = (options.timeout, options.timeout) if options.timeout else (15.0, 120.0)
-    with Transport(timeout=timeout, policy=RetryPolicy(max_retries=options.max_retries,
-                                                       max_wait=options.max_retry_wait)) as transport:
+    with new_transport(options) as transport:
         the_plan = plan(cli_ctx, options, transport)
         with _closing_body(the_plan.spec):
             tokens = None if the_plan.spec.user_authorization else TokenSource(
@@ -75,6 +72,14 @@ def _closing_body(spec):
             close()
 
 
+def new_transport(options):
+    """The Transport for --timeout, --max-retries and --max-retry-wait (shared by `call` and `batch`)."""
+    from azext_devopstoken._http import RetryPolicy, Transport
+    timeout = (options.timeout, options.timeout) if options.timeout else (15.0, 120.0)
+    return Transport(timeout=timeout, policy=RetryPolicy(max_retries=options.max_retries,
+                                                         max_wait=options.max_retry_wait))
+
+
 def _check_numbers(options):
     if options.max_items is not None and options.max_items < 1:
         raise InvalidArgumentValueError('--max-items must be 1 or more; got %s.' % options.max_items)
@@ -84,6 +89,13 @@ def _check_numbers(options):
         raise InvalidArgumentValueError('--max-pages must be 1 or more; got %s.' % options.max_pages)
     if options.max_pages is not None and not options.paginate:
         raise InvalidArgumentValueError('--max-pages applies to --paginate; add --paginate.')
+    check_transport_numbers(options)
+    if not (options.path or '').strip():
+        raise InvalidArgumentValueError('--path is empty; give a path such as _apis/projects.')
+
+
+def check_transport_numbers(options):
+    """--timeout, --max-retries and --max-retry-wait (shared by `call` and `batch`)."""
     if options.timeout is not None and not (math.isfinite(options.timeout) and options.timeout > 0):
         raise InvalidArgumentValueError('--timeout must be a positive number of seconds; got %s.' % options.timeout)
     if options.max_retries is not None and options.max_retries < 0:
@@ -91,8 +103,6 @@ def _check_numbers(options):
     if options.max_retry_wait is not None and not (math.isfinite(options.max_retry_wait)
                                                    and options.max_retry_wait >= 0):
         raise InvalidArgumentValueError('--max-retry-wait must be 0 or more seconds; got %s.' % options.max_retry_wait)
-    if not (options.path or '').strip():
-        raise InvalidArgumentValueError('--path is empty; give a path such as _apis/projects.')
 
 
 def plan(cli_ctx, options, transport):
@@ -108,8 +118,8 @@ def plan(cli_ctx, options, transport):
     params = _request.parse_pairs(options.query_parameters, '--query-parameters')
     headers = _checked_headers(cli_ctx, options, organization)
     output_file = check_output_file(options.output_file) if options.output_file else None
-    url, path_params, extra_bases, note = _target(cli_ctx, organization, options, placeholders, transport)
-    params = _request.add_api_version(path_params + params, headers, options.api_version)
+    wanted = Target(options.path, params, headers, options.service, options.api_version)
+    url, params, extra_bases, note = request_target(organization, wanted, placeholders, transport, cli_ctx)
     body, content_type = request_body(options, options.content_type or headers.get('Content-Type'))
     if content_type:
         headers['Content-Type'] = content_type  # replaces a Content-Type given in any casing
@@ -135,11 +145,30 @@ def check_credential_destination(cli_ctx, organization):
     check_token_destination(cli_ctx, organization.url, organization.origin)
 
 
-def _target(cli_ctx, organization, options, placeholders, transport):
-    """(url, query pairs from --path, extra service bases, note) for --path; a URL copied from the REST docs
-    (https://dev.azure.com/{organization}/...) is taken as a path on the organization given."""
+@dataclass
+class Target:
+    """Where one request goes, as asked for (by `call`'s options, or by a `batch` line)."""
+    path: str
+    params: List[Tuple[str, str]]
+    headers: CaseInsensitiveDict
+    service: Optional[str] = None
+    api_version: Optional[str] = None
+
+
+def request_target(organization, request, placeholders, transport=None, cli_ctx=None):
+    """(url, query pairs with the api-version, extra service bases, note) for one request, by --path's rules
+    (`call`, and each `batch` line): placeholders, a URL copied from the REST docs (https://dev.azure.com/
+    {organization}/...) taken as a path on the organization given, other full URLs only on the organization,
+    '.'/'..' refused, api-version 7.1 unless given."""
     from azext_devopstoken import _request
-    path, service = options.path, options.service
+    url, path_params, extra_bases, note = _url(organization, request.path, request.service, placeholders,
+                                               transport, cli_ctx)
+    params = _request.add_api_version(path_params + request.params, request.headers, request.api_version)
+    return url, params, extra_bases, note
+
+
+def _url(organization, path, service, placeholders, transport, cli_ctx=None):
+    from azext_devopstoken import _request
     docs = _request.docs_url(path)
     if docs:
         if service and docs.service and service != docs.service:
@@ -201,8 +230,8 @@ def _locate_service(cli_ctx, organization, service, transport):
     if not isinstance(location, str) or not location.lower().startswith('https://'):
         raise ResourceNotFoundError('%s does not say where its %s service is (resource area lookup answered %d).'
                                     % (organization.url, service, response.status_code))
-    from azext_devopstoken._trust import may_receive_token, untrusted_destination_error
-    if not may_receive_token(cli_ctx, location):
+    from azext_devopstoken._trust import is_trusted, may_receive_token, untrusted_destination_error
+    if not (may_receive_token(cli_ctx, location) if cli_ctx is not None else is_trusted(location)):
         raise untrusted_destination_error(location, 'the resource area lookup of %s' % organization.url)
     logger.debug('The %s service of %s is at %s', service, organization.url, location)
     return location.rstrip('/')

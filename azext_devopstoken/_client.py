@@ -1,4 +1,5 @@
 """One Azure DevOps call (or a run of pages) with a token fetched once and refreshed only when it expires."""
+import threading
 import time
 
 from knack.log import get_logger
@@ -24,7 +25,8 @@ def request_headers(given, authorization=None):
 
 
 class TokenSource:
-    """Fetches the organization's Azure DevOps token on first use and again only when it is about to expire."""
+    """Fetches the organization's Azure DevOps token on first use and again only when it is about to expire.
+    Thread-safe: the workers of a batch share one, and a token expiring mid-batch is fetched once, by one."""
 
     def __init__(self, cli_ctx, organization, transport, tenant=None):
         self._cli_ctx = cli_ctx
@@ -32,6 +34,7 @@ class TokenSource:
         self._transport = transport  # for the tenant discovery probe
         self._tenant = tenant
         self._token = None
+        self._lock = threading.Lock()
 
     @property
     def token(self):
@@ -39,20 +42,22 @@ class TokenSource:
         return self._token
 
     def authorization(self):
-        if self._token is None or self._token.expires_on - time.time() < _REFRESH_MARGIN:
-            from azext_devopstoken._auth import get_organization_token
-            self._token = get_organization_token(self._cli_ctx, self._organization, self._transport,
-                                                 tenant=self._tenant)
-            logger.debug('Got an Azure DevOps token from tenant %s (expires at %s).', self._token.tenant,
-                         self._token.expires_on_local)
-        return '%s %s' % (self._token.token_type, self._token.token)
+        with self._lock:
+            if self._token is None or self._token.expires_on - time.time() < _REFRESH_MARGIN:
+                from azext_devopstoken._auth import get_organization_token
+                self._token = get_organization_token(self._cli_ctx, self._organization, self._transport,
+                                                     tenant=self._tenant)
+                logger.debug('Got an Azure DevOps token from tenant %s (expires at %s).', self._token.tenant,
+                             self._token.expires_on_local)
+            return '%s %s' % (self._token.token_type, self._token.token)
 
     def expired(self):
         """True when the token held is past its expiry (a 401 then means: fetch a new one and retry)."""
         return self._token is not None and self._token.expires_on <= time.time()
 
     def forget(self):
-        self._token = None
+        with self._lock:
+            self._token = None
 
 
 class DevOpsClient:
@@ -76,11 +81,7 @@ class DevOpsClient:
         """The successful response, or an az error. A 401 on an expired token gets one retry with a new one."""
         from azext_devopstoken._http import GaveUp
         try:
-            response = self._send(method, url, params, headers, body, stream)
-            if response.status_code == 401 and self.tokens is not None and self.tokens.expired():
-                response.close()
-                self.tokens.forget()
-                response = self._send(method, url, params, headers, body, stream)
+            response = self.send_any(method, url, params, headers, body, stream)
         except GaveUp as ex:
             from azext_devopstoken._errors import devops_unreachable
             raise devops_unreachable(ex.cause, ex.attempts) from None
@@ -89,8 +90,20 @@ class DevOpsClient:
         self.check(response)
         return response
 
+    def send_any(self, method, url, params, headers, body, stream=False):
+        """The response whatever its status (``check`` not applied; GaveUp propagates). A 401 on an expired
+        token gets one retry with a new one."""
+        response = self._send(method, url, params, headers, body, stream)
+        if response.status_code == 401 and self.tokens is not None and self.tokens.expired():
+            response.close()
+            self.tokens.forget()
+            response = self._send(method, url, params, headers, body, stream)
+        return response
+
     def _send(self, method, url, params, headers, body, stream):
-        authorization = self.tokens.authorization() if self.tokens is not None else None
+        # A request with its own Authorization header (a batch line's "headers") is sent as given, without ours.
+        own = any(name.lower() == 'authorization' for name in headers)
+        authorization = self.tokens.authorization() if self.tokens is not None and not own else None
         return self.transport.send(method, url, params, request_headers(headers, authorization), body,
                                    stream=stream, owns=self.owns)
 

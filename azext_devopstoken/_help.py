@@ -100,6 +100,39 @@ examples:
     text: az devops-rest call --org contoso --path _apis/projects --query-parameters '$top=5'
 """
 
+helps['devops-rest batch'] = """
+type: command
+short-summary: Send many Azure DevOps REST requests from one process, several at a time.
+long-summary: >
+    --input has one JSON request per line: {"method": "PATCH", "path": "{project}/_apis/wit/workitems/42",
+    "query": {"$expand": "all"}, "headers": {...}, "body": <JSON>, "id": <anything>}. Only "path" is required
+    (method defaults to GET); each path follows the rules of `az devops-rest call --path` ({project} and
+    {organization}, api-version 7.1 unless given, full URLs only on the organization, a JSON Patch array body
+    sent as application/json-patch+json). One token and --parallel kept-alive connections serve the whole batch.
+    Output: one JSON line per input line, in input order, written as soon as it and all lines before it are
+    done: {"index": <0-based line number>, "id": <copied>, "status": 200, "body": <JSON or text>}. Failures
+    carry "error", "errorKind" (input, refused, http, network, internal) and, for HTTP errors, the server's
+    body; the other lines still run, unless --stop-on-error. Blank lines are skipped (indexes keep counting).
+    Exit code 0 only when every request succeeded. Throttling (429, or Retry-After on a delayed answer)
+    pauses every worker; a nearly used-up rate limit (X-RateLimit-Remaining) slows the batch down.
+    --output and --query do not apply: the results are JSON lines.
+examples:
+  - name: Run the requests of a file, 8 at a time, and keep the results.
+    text: az devops-rest batch --org contoso --project Fabrikam --input requests.jsonl --parallel 8
+  - name: Read two work items; the ids in the results tell which is which (bash).
+    text: |
+        printf '%s\\n' '{"id": 1, "path": "{project}/_apis/wit/workitems/1"}' '{"id": 2, "path": "{project}/_apis/wit/workitems/2"}' | az devops-rest batch --org contoso -p Fabrikam --input -
+  - name: Read two work items; the ids in the results tell which is which (PowerShell).
+    text: |
+        '{"id": 1, "path": "{project}/_apis/wit/workitems/1"}', '{"id": 2, "path": "{project}/_apis/wit/workitems/2"}' | az devops-rest batch --org contoso -p Fabrikam --input -
+  - name: Tag every work item a WIQL query (in wiql.json) returns, stopping at the first failure (bash).
+    text: |
+        az devops-rest call --org contoso -p Fabrikam -m POST --path '{project}/_apis/wit/wiql' --body @wiql.json --query 'workItems[].id' -o tsv | while read -r id; do printf '{"id": %s, "method": "PATCH", "path": "{project}/_apis/wit/workitems/%s", "body": [{"op": "add", "path": "/fields/System.Tags", "value": "triaged"}]}\\n' "$id" "$id"; done | az devops-rest batch --org contoso -p Fabrikam --input - --stop-on-error
+  - name: Tag every work item a WIQL query (in wiql.json) returns, stopping at the first failure (PowerShell).
+    text: |
+        az devops-rest call --org contoso -p Fabrikam -m POST --path '{project}/_apis/wit/wiql' --body '@wiql.json' --query 'workItems[].id' -o tsv | ForEach-Object { @{id = [int]$_; method = 'PATCH'; path = "{project}/_apis/wit/workitems/$_"; body = @(@{op = 'add'; path = '/fields/System.Tags'; value = 'triaged'})} | ConvertTo-Json -Compress -Depth 5 } | az devops-rest batch --org contoso -p Fabrikam --input - --stop-on-error
+"""
+
 helps['devops-token whoami'] = """
 type: command
 short-summary: Show who your token says you are, the organization's tenant, and who Azure DevOps says you are.

@@ -118,7 +118,7 @@ class Transport:
     """One requests.Session for the whole command (connections are reused across pages); a context manager
     that closes it."""
 
-    def __init__(self, timeout=(15.0, 120.0), policy=None, sleep=time.sleep):
+    def __init__(self, timeout=(15.0, 120.0), policy=None, sleep=time.sleep, on_retry=None):
         import requests
         self.session = requests.Session()
         # An auth object of our own keeps requests from putting ~/.netrc credentials (or a URL's user:password)
@@ -129,6 +129,7 @@ class Transport:
         self.timeout = timeout
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
+        self.on_retry = on_retry  # called with each answer about to be retried (a batch's throttling gate)
 
     def close(self):
         self.session.close()
@@ -158,6 +159,8 @@ class Transport:
                 if delay is None:
                     return response
                 logger.warning(describe_wait(response, delay, attempt + 1, self.policy.max_retries))
+                if self.on_retry is not None:
+                    self.on_retry(response)
                 response.close()
             self._sleep(delay)
             self.policy.spent += delay

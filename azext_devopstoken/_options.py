@@ -1,4 +1,4 @@
-"""The options of `az devops-rest call`, declared once.
+"""The options of `az devops-rest call` (and the subset `az devops-rest batch` shares), declared once.
 
 knack builds a command's arguments (names, defaults, which are required) from its handler's signature, so the
 handler's signature is made from :class:`CallOptions` (:func:`handler_signature`) and the handler fills a
@@ -44,6 +44,26 @@ class CallOptions:  # pylint: disable=too-many-instance-attributes
     @property
     def has_body(self):
         return any((self.body is not None, self.fields, self.typed_fields, self.patch, self.input_file))
+
+
+# The options `devops-rest batch` shares with `call`: the same fields (names, types, defaults), help and spellings.
+SHARED_WITH_BATCH = ('organization', 'project', 'tenant', 'timeout', 'max_retries', 'max_retry_wait')
+
+
+def _call_fields(names):
+    return [(field.name, field.type, field.default)  # every shared default is immutable
+            for field in dataclasses.fields(CallOptions) if field.name in names]
+
+
+# `az devops-rest batch`'s options: --input, call's shared options (taken from CallOptions, not repeated), then
+# the batch's own.
+BatchOptions = dataclasses.make_dataclass('BatchOptions', [
+    ('input', str),
+    *_call_fields(SHARED_WITH_BATCH),
+    ('parallel', int, 4),
+    ('stop_on_error', bool, False),
+])
+BatchOptions.__doc__ = "`devops-rest batch`'s options, as the user gave them (validated by ``_batch_command``)."
 
 
 def handler_signature(options_class):

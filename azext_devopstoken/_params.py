@@ -22,6 +22,7 @@ class _GivenOnce(argparse.Action):  # pylint: disable=too-few-public-methods
 def load_arguments(loader, _):
     from azure.cli.core.commands.parameters import get_enum_type
     from azext_devopstoken._org import SERVICE_HOSTS
+    from azext_devopstoken._options import SHARED_WITH_BATCH
     from azext_devopstoken._request import METHODS
 
     tenant_type = CLIArgumentType(options_list=['--tenant', '-t'], help=TENANT_HELP)
@@ -41,7 +42,34 @@ def load_arguments(loader, _):
         c.argument('tenant', tenant_type)
         c.argument('organization', organization_type)
 
+    # The options `call` and `batch` share (_options.SHARED_WITH_BATCH), declared once.
+    shared = {
+        'organization': CLIArgumentType(
+            options_list=['--organization', '--org'], configured_default='devops_organization',
+            help='Organization name (contoso) or URL (https://dev.azure.com/contoso, https://contoso.visualstudio.com, '
+                 'or an Azure DevOps Server collection URL). Default: `az config set '
+                 'defaults.devops_organization=...`, else the azure-devops extension\'s `az devops configure '
+                 '--defaults organization=...`.'),
+        'project': CLIArgumentType(
+            options_list=['--project', '-p'], configured_default='devops_project',
+            help='Project name or ID for {project} in --path (batch: in each line\'s path). Default: `az config set '
+                 'defaults.devops_project=...`, else the azure-devops extension\'s default project.'),
+        'tenant': tenant_type,
+        'timeout': CLIArgumentType(
+            options_list=['--timeout'], type=float,
+            help='Seconds to wait for a connection and for each read. Default: 15 to connect, 120 to read. Each '
+                 'request must also finish within twice connect plus read (at least 10 s); a streamed body must '
+                 'keep moving (64 KiB per that time).'),
+        'max_retries': CLIArgumentType(options_list=['--max-retries'], type=int,
+                                       help='Retries for throttling (429), 502/503/504 and failed connections.'),
+        'max_retry_wait': CLIArgumentType(options_list=['--max-retry-wait'], type=float,
+                                          help='Most seconds to spend waiting between retries, in total for the '
+                                               'command. Certificate and host-name failures are never retried.'),
+    }
+
     with loader.argument_context('devops-rest call') as c:
+        for name in SHARED_WITH_BATCH:
+            c.argument(name, shared[name])
         c.argument('path', options_list=['--path'], action=_GivenOnce,
                    help='Path relative to the organization, e.g. _apis/projects or {project}/_apis/wit/wiql; a '
                         'query string may follow. {organization}, {project} and {team} are replaced. A full https '
@@ -50,14 +78,6 @@ def load_arguments(loader, _):
         c.argument('method', options_list=['--method', '-m'], arg_type=get_enum_type(METHODS),
                    help='HTTP method. Default: GET, or POST when a body is given (--body, -f/-F, --patch or '
                         '--input), as in gh api; updating a work item with --patch needs -m PATCH.')
-        c.argument('organization', organization_type,
-                   help='Organization name (contoso) or URL (https://dev.azure.com/contoso, '
-                        'https://contoso.visualstudio.com, or an Azure DevOps Server collection URL). Default: '
-                        '`az config set defaults.devops_organization=...`, else the azure-devops extension\'s '
-                        '`az devops configure --defaults organization=...`.')
-        c.argument('project', options_list=['--project', '-p'], configured_default='devops_project',
-                   help='Project name or ID for {project} in --path. Default: `az config set '
-                        'defaults.devops_project=...`, else the azure-devops extension\'s default project.')
         c.argument('team', options_list=['--team'],
                    help='Team name or ID for {team} in --path, e.g. {project}/{team}/_apis/work/teamsettings. '
                         'No default: the azure-devops extension keeps defaults only for organization and project.')
@@ -109,16 +129,18 @@ def load_arguments(loader, _):
         c.argument('max_pages', options_list=['--max-pages'], type=int,
                    help='With --paginate: stop after this many pages (with a warning that more remain). Paging also '
                         'stops, with a warning, on a repeated continuation token or 20 pages in a row without items.')
-        c.argument('tenant', tenant_type)
-        c.argument('timeout', options_list=['--timeout'], type=float,
-                   help='Seconds to wait for a connection and for each read. Default: 15 to connect, 120 to read. '
-                        'Each request must also finish within twice connect plus read (at least 10 s); a body '
-                        'streamed to --output-file or stdout must keep moving (64 KiB per that time).')
-        c.argument('max_retries', options_list=['--max-retries'], type=int,
-                   help='Retries for throttling (429), 502/503/504 and failed connections.')
-        c.argument('max_retry_wait', options_list=['--max-retry-wait'], type=float,
-                   help='Most seconds to spend waiting between retries, in total for the command (all pages and '
-                        'requests). Certificate and host-name failures are never retried.')
         c.argument('dry_run', options_list=['--dry-run'], action='store_true',
                    help='Print the request that would be sent (method, full URL, headers with the token '
                         'redacted, body, and the tenant the token would come from) and send nothing.')
+
+    with loader.argument_context('devops-rest batch') as c:
+        for name in SHARED_WITH_BATCH:
+            c.argument(name, shared[name])
+        c.argument('input', options_list=['--input'],
+                   help='File of requests, one JSON object per line, or - for stdin; read as a stream. Give the '
+                        'file name itself (not @file: az would read the whole file into memory first).')
+        c.argument('parallel', options_list=['--parallel'], type=int,
+                   help='Requests in flight at once (1-32); also the number of kept-alive connections.')
+        c.argument('stop_on_error', options_list=['--stop-on-error'], action='store_true',
+                   help='Stop at the first failed line: requests already in flight finish and are written, the '
+                        'lines after them are not sent.')

@@ -129,7 +129,7 @@ def encode_body(body, content_type):
         from azure.cli.core.azclierror import FileOperationError
         raise FileOperationError('--body %s: the file %s does not exist or cannot be read.' % (body, body[1:]),
                                  recommendation='Give JSON text, @file with a readable file, or @- for stdin.')
-    if content_type and not _is_json_type(content_type):
+    if content_type and not is_json_type(content_type):
         return body.encode('utf-8'), content_type
     try:
         document = json.loads(body)
@@ -145,7 +145,7 @@ def encode_body(body, content_type):
     return body.encode('utf-8'), content_type
 
 
-def _is_json_type(content_type):
+def is_json_type(content_type):
     media = content_type.split(';')[0].strip().lower()
     return media == 'application/json' or media.endswith('+json')
 

@@ -11,3 +11,4 @@ def load_command_table(loader, _):
 
     with loader.command_group('devops-rest') as group:
         group.custom_command('call', 'rest_call', table_transformer=count_value_rows)
+        group.custom_command('batch', 'rest_batch')

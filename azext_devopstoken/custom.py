@@ -1,5 +1,5 @@
 """Command handlers: thin functions that return data for knack to print."""
-from azext_devopstoken._options import CallOptions, handler_signature
+from azext_devopstoken._options import BatchOptions, CallOptions, handler_signature
 
 
 def get_token(cmd, tenant=None, organization=None):
@@ -41,3 +41,11 @@ def rest_call(cmd, **options):
 
 # knack reads the arguments from the signature: one keyword per CallOptions field, with its default.
 rest_call.__signature__ = handler_signature(CallOptions)
+
+
+def rest_batch(cmd, **options):
+    from azext_devopstoken._batch_command import run
+    return run(cmd.cli_ctx, BatchOptions(**options))
+
+
+rest_batch.__signature__ = handler_signature(BatchOptions)

@@ -10,7 +10,9 @@ AZURE_CONFIG_DIR, logged in as the emulator's service principal ci-bot. Five fig
 3. paging 10,000 projects (100 pages of 100, 20 ms added per request): ``--paginate`` vs a shell loop of
    ``az rest`` following ``x-ms-continuationtoken``, and vs a curl loop with one token;
 4. a 1 GiB ``--output-file`` download: peak RSS of the az process, and throughput vs ``curl -o``;
-5. ``az version`` start-up with the extension installed vs without (and ``az account show``, for context).
+5. ``az version`` start-up with the extension installed vs without (and ``az account show``, for context);
+B. ``az devops-rest batch`` (:mod:`bench.batch`): per call vs a shell loop of ``az devops-rest call``,
+   ``--parallel 8`` vs ``--parallel 1``, and vs the floor (plain requests, no az).
 
 Method: each figure runs in *rounds*; in a round every variant runs once, back to back, in an order that
 rotates from round to round, so drift on the machine hits all of them alike. A figure is the median over the
@@ -21,7 +23,8 @@ look fast. Wall time is measured around the child process, CPU time comes from `
 GNU time (see :func:`run_measured`).
 
 Modules: :mod:`bench.measure` (running and timing commands, paired rounds), :mod:`bench.checks` (every
-output validated), :mod:`bench.figures` (the five figures), :mod:`bench.report` (the Markdown table), and
+output validated), :mod:`bench.figures` (the five figures),
+:mod:`bench.batch` (the batch figures), :mod:`bench.report` (the Markdown table), and
 ``__main__`` (options, the emulator and az set-up).
 
 The emulator runs in this process (threads). On a machine with two or more CPUs it is pinned to the first

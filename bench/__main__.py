@@ -7,11 +7,13 @@ import tempfile
 import time
 
 from bench import __doc__ as DESCRIPTION
+from bench.batch import run_figures as run_batch_figures
 from bench.figures import Bench
 from bench.report import machine, report
 from emulator.app import Emulator
 from emulator.azenv import AzEnv
 
+FIGURES = ("token", "call", "paging", "download", "startup", "batch")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, "bench", "RESULTS.md")
 
@@ -40,7 +42,7 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a short smoke run; the table is not saved")
     parser.add_argument("--no-pin", action="store_true", help="do not pin the emulator and the clients to CPUs")
-    parser.add_argument("--only", nargs="+", choices=("token", "call", "paging", "download", "startup"),
+    parser.add_argument("--only", nargs="+", choices=FIGURES,
                         help="run only these figures (the table is then not saved)")
     args = parser.parse_args(argv)
     mode = "quick" if args.quick else "full"
@@ -58,9 +60,12 @@ def main(argv=None):
             env.register_cloud()
             env.login_service_principal("ci-bot")
             bench = Bench(emu, env, workdir, PROFILES[mode], cpu_note)
-            for figure in args.only or ("token", "call", "paging", "download", "startup"):
+            for figure in args.only or FIGURES:
                 print("bench: figure %s" % figure, file=sys.stderr, flush=True)
-                getattr(bench, figure)()
+                if figure == "batch":
+                    run_batch_figures(bench, mode)
+                else:
+                    getattr(bench, figure)()
             text = report(bench, mode, machine(env), time.perf_counter() - started)
     print(text)
     if mode == "full" and not args.only:

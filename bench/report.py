@@ -61,5 +61,9 @@ def report(bench, mode, machine_line, elapsed):
               "Peak RSS is GNU time's `%M` for the command (a direct child of the bench would inherit the bench's "
               "own high-water mark through exec).",
               "- Figure 5: two config dirs copied from one, one with `AZURE_EXTENSION_DIR` holding the extension, "
-              "one with an empty extension dir; each command index built before timing.", ""]
+              "one with an empty extension dir; each command index built before timing.",
+              "- Figures B1–B3 (`bench.batch`): GETs of distinct projects of a 10,000-project organization. B1 "
+              "compares per call (a batch's wall time over its requests vs a shell loop's over its calls; the loop "
+              "runs fewer calls, in fewer rounds). B3's floor is one Python process with plain `requests`, one "
+              "Session per thread and a token fetched beforehand: what is left is az's start-up and the engine.", ""]
     return "\n".join(lines)

@@ -229,6 +229,12 @@ class Listener(socketserver.ThreadingMixIn, http.server.HTTPServer):
     """One HTTPS origin on 127.0.0.1 (a port of its own); each connection is served on a thread."""
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver passes request_queue_size to listen(); its default is 5 (Python docs, socketserver:
+    # "request_queue_size ... The default value is usually 5"). `devops-rest batch --parallel 8` opens 8 connections
+    # at once, and a SYN arriving at a full queue is dropped (listen(2): "the request may be ignored so that a later
+    # reattempt at connection succeeds"), costing the client the 1 s initial SYN retransmit (RFC 6298 2.1). The real
+    # service's front ends accept far more connections than that; 128 is Linux's historical SOMAXCONN.
+    request_queue_size = 128
 
     def __init__(self, owner, listener, ssl_context):
         self.owner = owner

@@ -89,3 +89,33 @@ def _as_shown(body, content_type):
     if body is None:
         return None
     return json.loads(body) if "json" in content_type else body.decode("utf-8")
+
+
+def test_workers_sharing_a_token_source_fetch_one_token():
+    """A batch's workers share one TokenSource: when they all need a token at once, one fetches it."""
+    import threading
+    import time
+    from types import SimpleNamespace
+    from azext_devopstoken._client import TokenSource
+    fetched = []
+
+    def fetch(*args, **kwargs):
+        fetched.append(1)
+        time.sleep(0.2)  # long enough for every thread to arrive while the first fetch runs
+        return SimpleNamespace(token=TOKEN, token_type="Bearer", expires_on=time.time() + 3600, tenant=TENANT,
+                               expires_on_local="later")
+
+    source = TokenSource(None, None, None)
+    start, answers = threading.Barrier(8), []
+
+    def worker():
+        start.wait()
+        answers.append(source.authorization())
+
+    with mock.patch("azext_devopstoken._auth.get_organization_token", fetch):
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert answers == ["Bearer " + TOKEN] * 8 and len(fetched) == 1

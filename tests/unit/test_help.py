@@ -43,7 +43,7 @@ def test_every_command_has_help_and_runnable_examples(command_table):
         entry = yaml.safe_load(helps[name])
         examples = entry.get("examples") or []
         assert examples, "%s has no examples" % name
-        starts = ("az ", "git ", "printf ", "token=", "$token", "\"protocol=")
+        starts = ("az ", "git ", "printf ", "token=", "$token", "\"protocol=", "'{")
         for example in examples:
             assert example["name"] and example["text"].strip().splitlines()[0].startswith(starts), name
     groups = {" ".join(name.split()[:-1]) for name in table}
@@ -68,7 +68,7 @@ def test_every_parameter_has_help_and_no_positionals(command_table):
 @pytest.mark.parametrize("name", ["devops-token", "devops-token get", "devops-token whoami",
                                   "devops-token git-credential", "devops-token git-credential get",
                                   "devops-token git-credential store", "devops-token git-credential erase",
-                                  "devops-rest", "devops-rest call"])
+                                  "devops-rest", "devops-rest call", "devops-rest batch"])
 def test_help_renders(az, name):
     result = az(*(name.split() + ["-h"]))
     assert result.exit_code == 0, result

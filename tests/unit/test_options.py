@@ -58,3 +58,34 @@ def test_a_body_makes_the_default_method_post():
                  {"body": "{}"}):
         assert default_method(CallOptions(path="p", **body)) == "POST", body
     assert default_method(CallOptions(path="p", method="patch", patch=["/a=b"])) == "PATCH"
+
+
+def test_batch_takes_calls_shared_options_from_call_options():
+    from azext_devopstoken._options import SHARED_WITH_BATCH, BatchOptions
+    call_fields = {field.name: field for field in dataclasses.fields(CallOptions)}
+    batch_fields = [field.name for field in dataclasses.fields(BatchOptions)]
+    assert batch_fields == ["input", *SHARED_WITH_BATCH, "parallel", "stop_on_error"]
+    for name in SHARED_WITH_BATCH:
+        batch_field = next(f for f in dataclasses.fields(BatchOptions) if f.name == name)
+        assert (batch_field.type, batch_field.default) == (call_fields[name].type, call_fields[name].default)
+    parameters = inspect.signature(custom.rest_batch).parameters
+    assert list(parameters) == ["cmd"] + batch_fields and parameters["input"].default is inspect.Parameter.empty
+    assert parameters["parallel"].default == 4
+
+
+def test_batch_options_get_calls_help_and_spellings():
+    from azure.cli.core import get_default_cli
+    from azext_devopstoken import DevOpsTokenCommandsLoader
+    from azext_devopstoken._options import SHARED_WITH_BATCH, BatchOptions
+    loader = DevOpsTokenCommandsLoader(cli_ctx=get_default_cli())
+    loader.skip_applicability = True
+    loader.load_command_table(None)
+    registered = {}
+    for command in ("devops-rest call", "devops-rest batch"):
+        loader.command_name = command
+        loader.load_arguments(command)
+        registered[command] = loader.argument_registry.arguments[command]
+    assert sorted(registered["devops-rest batch"]) == sorted(f.name for f in dataclasses.fields(BatchOptions))
+    for name in SHARED_WITH_BATCH:
+        call, batch = registered["devops-rest call"][name].settings, registered["devops-rest batch"][name].settings
+        assert (call["options_list"], call["help"]) == (batch["options_list"], batch["help"]), name
