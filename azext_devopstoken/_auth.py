@@ -74,12 +74,17 @@ def _renewed_federated_token(cli_ctx, profile, refusal, subscription, tenant):
 
 def get_organization_token(cli_ctx, organization, transport, tenant=None):
     """A token the organization will accept: from --tenant or --subscription when given, otherwise from the
-    organization's own tenant (discovered without credentials), which is often not the subscription's."""
+    organization's own tenant (discovered without credentials), which is often not the subscription's.
+    Refused before anything is asked or fetched when the organization's host may not receive the token."""
     from azext_devopstoken import _tenant
+    from azext_devopstoken._trust import check_token_destination
+    check_token_destination(cli_ctx, organization.url, organization.origin)
     if tenant or cli_ctx.data.get('subscription_id'):
         return get_access_token(cli_ctx, tenant=tenant)
     account = _tenant.current_account(cli_ctx)  # not logged in: az's own message, before any request
-    org_tenant = _tenant.discover_tenant(cli_ctx, organization, transport)
+    from azext_devopstoken._errors import unreachable_as_az_error
+    with unreachable_as_az_error():
+        org_tenant = _tenant.discover_tenant(cli_ctx, organization, transport)
     if not org_tenant or org_tenant == _tenant.MSA_TENANT or org_tenant.lower() == account['tenantId'].lower():
         return get_access_token(cli_ctx)
     kind = _tenant.account_kind(account)

@@ -4,8 +4,8 @@ Everything that can be wrong with the arguments is found in :func:`plan` before 
 a byte is sent; :func:`execute` does the network work.
 """
 import contextlib
+import math
 import re
-import sys
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
@@ -36,6 +36,7 @@ def run(cli_ctx, options):
     """The whole command: plan, then (unless --dry-run) send on one connection pool and shape the result."""
     from azure.cli.core.commands.transform import unregister_global_transforms
     from azext_devopstoken._client import DevOpsClient, TokenSource
+    from azext_devopstoken._trust import may_receive_token
     # Like `az rest`: the result is the service's JSON, so az's resource-group/x509 transforms must not touch it.
     unregister_global_transforms(cli_ctx)
     if options.dry_run:
@@ -49,7 +50,8 @@ def run(cli_ctx, options):
             if not the_plan.spec.user_authorization:
                 tokens = _pat_source(cli_ctx, the_plan.organization) or TokenSource(
                     cli_ctx, the_plan.organization, transport, tenant=options.tenant)
-            client = DevOpsClient(the_plan.organization, tokens, transport, the_plan.extra_bases)
+            client = DevOpsClient(the_plan.organization, tokens, transport, the_plan.extra_bases,
+                                  may_receive_token=lambda url: may_receive_token(cli_ctx, url))
             if options.include:
                 from azext_devopstoken._headers import write_response_head
                 client.on_response = write_response_head
@@ -102,6 +104,10 @@ def _check_numbers(options):
         raise InvalidArgumentValueError('--max-items must be 1 or more; got %s.' % options.max_items)
     if options.max_items is not None and not options.paginate:
         raise InvalidArgumentValueError('--max-items applies to --paginate; add --paginate.')
+    if options.max_pages is not None and options.max_pages < 1:
+        raise InvalidArgumentValueError('--max-pages must be 1 or more; got %s.' % options.max_pages)
+    if options.max_pages is not None and not options.paginate:
+        raise InvalidArgumentValueError('--max-pages applies to --paginate; add --paginate.')
     check_transport_numbers(options)
     if not (options.path or '').strip():
         raise InvalidArgumentValueError('--path is empty; give a path such as _apis/projects.')
@@ -109,11 +115,12 @@ def _check_numbers(options):
 
 def check_transport_numbers(options):
     """--timeout, --max-retries and --max-retry-wait (shared by `call` and `batch`)."""
-    if options.timeout is not None and options.timeout <= 0:
+    if options.timeout is not None and not (math.isfinite(options.timeout) and options.timeout > 0):
         raise InvalidArgumentValueError('--timeout must be a positive number of seconds; got %s.' % options.timeout)
     if options.max_retries is not None and options.max_retries < 0:
         raise InvalidArgumentValueError('--max-retries must be 0 or more; got %s.' % options.max_retries)
-    if options.max_retry_wait is not None and options.max_retry_wait < 0:
+    if options.max_retry_wait is not None and not (math.isfinite(options.max_retry_wait)
+                                                   and options.max_retry_wait >= 0):
         raise InvalidArgumentValueError('--max-retry-wait must be 0 or more seconds; got %s.' % options.max_retry_wait)
 
 
@@ -128,10 +135,10 @@ def plan(cli_ctx, options, transport):
     placeholders = {'project': _org.resolve_project(cli_ctx, options.project), 'organization': organization.name,
                     'team': options.team}
     params = _request.parse_pairs(options.query_parameters, '--query-parameters')
-    headers = CaseInsensitiveDict(_request.parse_pairs(options.headers, '--headers'))
+    headers = _checked_headers(cli_ctx, options, organization)
     output_file = check_output_file(options.output_file) if options.output_file else None
     wanted = Target(options.path, params, headers, options.service, options.api_version)
-    url, params, extra_bases, note = request_target(organization, wanted, placeholders, transport)
+    url, params, extra_bases, note = request_target(organization, wanted, placeholders, transport, cli_ctx)
     body, content_type = request_body(options, options.content_type or headers.get('Content-Type'))
     if content_type:
         headers['Content-Type'] = content_type  # replaces a Content-Type given in any casing
@@ -173,6 +180,28 @@ def _preselect_version(cli_ctx, the_plan):
         logger.debug('api-version %s for %s, from %s.', version, the_plan.spec.url, source)
 
 
+def _checked_headers(cli_ctx, options, organization):
+    """--headers, checked; without an Authorization among them the token must be allowed to go to the
+    organization (checked here, before anything is sent or fetched)."""
+    from azext_devopstoken._header_rules import parse_headers
+    headers = CaseInsensitiveDict(parse_headers(options.headers))
+    if not headers.get('Authorization'):
+        check_credential_destination(cli_ctx, organization)
+    return headers
+
+
+def check_credential_destination(cli_ctx, organization):
+    """The credential rule, before any token is fetched or anything is sent: a user Authorization header goes as
+    given (the caller checks); an Azure DevOps Services host or a host trusted by name gets the Entra token;
+    any other host gets AZURE_DEVOPS_EXT_PAT when it is set (an Azure DevOps Server collection), else is refused
+    here."""
+    from azext_devopstoken._credentials import environment_pat
+    from azext_devopstoken._trust import check_token_destination
+    if environment_pat(cli_ctx, organization):
+        return
+    check_token_destination(cli_ctx, organization.url, organization.origin)
+
+
 @dataclass
 class Target:
     """Where one request goes, as asked for (by `call`'s options, or by a `batch` line)."""
@@ -183,21 +212,21 @@ class Target:
     api_version: Optional[str] = None
 
 
-def request_target(organization, request, placeholders, transport=None):
+def request_target(organization, request, placeholders, transport=None, cli_ctx=None):
     """(url, query pairs with the api-version, extra service bases, note) for one request, by --path's rules
     (`call`, and each `batch` line): placeholders, a URL copied from the REST docs (https://dev.azure.com/
     {organization}/...) taken as a path on the organization given, other full URLs only on the organization,
     '.'/'..' refused, api-version 7.1 unless given."""
     from azext_devopstoken import _request
     url, path_params, extra_bases, note = _url(organization, request.path, request.service, placeholders,
-                                               transport)
+                                               transport, cli_ctx)
     params = path_params + request.params
     if _request.takes_api_version(url) or request.api_version:   # none for _odata and _git paths
         params = _request.add_api_version(params, request.headers, request.api_version)
     return url, params, extra_bases, note
 
 
-def _url(organization, path, service, placeholders, transport):
+def _url(organization, path, service, placeholders, transport, cli_ctx=None):
     from azext_devopstoken import _request
     docs = _request.docs_url(path)
     if docs:
@@ -216,7 +245,8 @@ def _url(organization, path, service, placeholders, transport):
         base, note = organization.url, ('The %s host of this organization is looked up in its resource areas '
                                         'when the call is sent.' % service)
     elif base is None:
-        base = _locate_service(organization, service, transport)
+        from azext_devopstoken._service_hosts import locate_service
+        base = locate_service(cli_ctx, organization, service, transport)
         extra_bases.append(base)
     url, path_params = _request.build_url(base, _request.expand_placeholders(path, placeholders))
     return url, path_params, extra_bases, note
@@ -239,70 +269,13 @@ def _absolute_url(organization, path):
                                                                                    keep_blank_values=True)
 
 
-RESOURCE_AREAS_VERSION = '7.1-preview.1'   # Location is preview-only (Python SDK v7_0: '7.0-preview.1')
-
-
-def _locate_service(organization, service, transport):
-    """A service host's URL from the organization's resource areas (asked without a token), as the SDKs do
-    (Python ``connection.py``, Node ``WebApi.ts``): an empty or null list — what Azure DevOps Server answers — means
-    the collection URL itself; a service without a resource area (analytics) lives there too on a Server."""
-    from azure.cli.core.azclierror import ResourceNotFoundError
-    from azext_devopstoken._org import SERVICE_RESOURCE_AREAS
-    if service not in SERVICE_RESOURCE_AREAS:
-        return organization.url
-    response = _resource_areas(organization, transport)
-    areas = _resource_area_list(response)
-    if areas is not None and not areas:
-        logger.debug('%s has no resource areas (Azure DevOps Server): %s is the collection URL.',
-                     organization.url, service)
-        return organization.url
-    wanted = SERVICE_RESOURCE_AREAS[service]
-    location = next((a.get('locationUrl') for a in areas or () if isinstance(a, dict)
-                     and str(a.get('id', '')).lower() == wanted), None)
-    if not isinstance(location, str) or not location.lower().startswith('https://'):
-        raise ResourceNotFoundError('%s does not say where its %s service is (resource area lookup answered %d).'
-                                    % (organization.url, service, response.status_code))
-    logger.debug('The %s service of %s is at %s', service, organization.url, location)
-    return location.rstrip('/')
-
-
-def _resource_areas(organization, transport):
-    """``GET {org}/_apis/resourceAreas``; an older server's "out of range" refusal is retried once with its
-    latest version (the message names it)."""
-    from azext_devopstoken._http import user_agent
-    from azext_devopstoken._versions import refusal
-    url = '%s/_apis/resourceAreas' % organization.url
-    headers = {'Accept': 'application/json', 'User-Agent': user_agent()}
-    response = transport.send('GET', url, [('api-version', RESOURCE_AREAS_VERSION)], headers, None)
-    found = refusal(response)
-    if found is not None and found.server_max:
-        response.close()
-        response = transport.send('GET', url, [('api-version', found.server_max + '-preview.1')], headers, None)
-    return response
-
-
-def _resource_area_list(response):
-    """The list of areas (``[]`` for ``{"count": 0, "value": null}``), or None when the answer is no such list."""
-    if not response.ok:
-        return None
-    try:
-        document = response.json()
-    except ValueError:
-        return None
-    if not isinstance(document, dict):
-        return None
-    value = document.get('value')
-    if value is None and document.get('count') == 0 or value == []:
-        return []
-    return value if isinstance(value, list) else None
-
-
 def describe(cli_ctx, options, the_plan):
     """What --dry-run prints: the request as it would be sent, the token redacted, and the tenant it would come
     from. Nothing is sent, to Azure DevOps or to Entra ID."""
     import requests
     from azext_devopstoken._auth import planned_tenant
     from azext_devopstoken._client import request_headers
+    from azext_devopstoken._header_rules import SECRET
     spec = the_plan.spec
     from azext_devopstoken._credentials import environment_pat
     authorization, token = '<redacted: given with --headers>', None
@@ -313,10 +286,12 @@ def describe(cli_ctx, options, the_plan):
         tenant, source = planned_tenant(cli_ctx, the_plan.organization, options.tenant)
         token = {'tenant': tenant, 'from': source}
     headers = request_headers(spec.headers, authorization)
+    shown = {name: ('<redacted>' if name.lower() in SECRET and name.lower() != 'authorization' else value)
+             for name, value in headers.items()}
     result = {
         'method': spec.method,
         'url': requests.Request(spec.method, spec.url, params=spec.params).prepare().url,
-        'headers': dict(headers),
+        'headers': shown,
         'body': _body_for_display(spec.body, headers.get('Content-Type')),
         'token': token,
         'paginate': options.paginate,
@@ -335,19 +310,24 @@ def _body_for_display(body, content_type):
         return None
     if not isinstance(body, bytes):  # --input: an InputBody
         return '<%d bytes from --input>' % body.length
-    if content_type and 'json' in content_type.lower():
-        return json.loads(body.decode('utf-8'))
     try:
-        return body.decode('utf-8')
+        text = body.decode('utf-8')
     except UnicodeDecodeError:
         return '<%d bytes>' % len(body)
+    if content_type and 'json' in content_type.lower():
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError):
+            return text  # e.g. --content-type text/json with a body that is not JSON: shown as it is sent
+    return text
 
 
 def execute(cli_ctx, options, the_plan, client):
     """Send the planned call; returns what knack should print (None when the body went elsewhere)."""
     spec = the_plan.spec
     if options.paginate:
-        document = _paginate(options, spec, client)
+        from azext_devopstoken._pages import paginate
+        document = paginate(options, spec, client)
         if the_plan.output_file:
             import json
             from azext_devopstoken._output import write_atomically
@@ -356,10 +336,19 @@ def execute(cli_ctx, options, the_plan, client):
         return document
     if the_plan.output_file:
         return _download(spec, client, the_plan.output_file)
-    response = client.send(spec.method, spec.url, spec.params, spec.headers, spec.body)
-    result = _single_result(cli_ctx, response)
-    _warn_if_more(response, result, spec.params)
-    return result
+    from azext_devopstoken._output import is_json
+    from azext_devopstoken._pages import fetch
+    response, content = fetch(client, spec.method, spec.url, spec.params, spec.headers, spec.body, is_json)
+    _warn_if_more(response, _parsed_or_none(content), spec.params)
+    return _single_result(cli_ctx, response, content)
+
+
+def _parsed_or_none(content):
+    import json
+    try:
+        return json.loads(content) if content else None
+    except (ValueError, RecursionError):
+        return None
 
 
 def _warn_if_more(response, document, params):
@@ -371,101 +360,56 @@ def _warn_if_more(response, document, params):
         logger.warning('This page is full, so there may be more results; add --paginate to get them all.')
 
 
-def _single_result(cli_ctx, response):
-    from azext_devopstoken._output import is_json, write_raw_to_stdout
-    content = response.content
-    if not content:
-        return None
-    if is_json(response):
+def _single_result(cli_ctx, response, content):
+    """JSON for az to print (``content``, already held in bounded memory), or any other body streamed to stdout
+    unchanged."""
+    import json
+    from azext_devopstoken._limits import body_chunks
+    from azext_devopstoken._output import write_stream_to_stdout
+    output_format = (getattr(cli_ctx, 'invocation', None) and cli_ctx.invocation.data.get('output')) or 'json'
+    chunks = body_chunks(response)
+    if content is not None:
+        if not content:
+            return None
         try:
-            return response.json()
+            return json.loads(content)
+        except RecursionError:
+            from azext_devopstoken._pages import too_deep
+            raise too_deep() from None
         except ValueError:
             logger.warning('Azure DevOps said the body is JSON but it does not parse; writing it as it is.')
-    output_format = (getattr(cli_ctx, 'invocation', None) and cli_ctx.invocation.data.get('output')) or 'json'
+        chunks = [content]
     if output_format != 'none':
-        write_raw_to_stdout(content)
+        write_stream_to_stdout(chunks)
+    response.close()
     return None
 
 
 def _download(spec, client, target):
     """Stream the body to ``target`` (constant memory), atomically; a GET cut mid-body is fetched again."""
     from requests import exceptions
-    from azext_devopstoken._output import CHUNK, write_atomically
-    attempts = 1 + (client.transport.policy.max_retries if spec.method in ('GET', 'HEAD') else 0)
+    from azext_devopstoken._limits import STREAM_CHUNK, paced
+    from azext_devopstoken._output import is_stream_target, write_atomically
+    restartable = spec.method in ('GET', 'HEAD') and not is_stream_target(target)  # a FIFO cannot be rewound
+    attempts = 1 + (client.transport.policy.max_retries if restartable else 0)
     for attempt in range(1, attempts + 1):
         response = client.send(spec.method, spec.url, spec.params, spec.headers, spec.body, stream=True)
+        deadline = getattr(response, 'deadline', None)
         try:
             with response:
-                size = write_atomically(target, response.iter_content(CHUNK))
+                size = write_atomically(target, paced(response, STREAM_CHUNK))
             logger.info('Wrote %d bytes to %s', size, target)
             return None
         except (exceptions.ChunkedEncodingError, exceptions.ConnectionError) as ex:
+            if deadline is not None and deadline.expired:
+                from azext_devopstoken._deadline import deadline_error
+                raise deadline_error(deadline.seconds) from None
             if attempt == attempts:
                 from azext_devopstoken._errors import devops_unreachable
                 raise devops_unreachable(ex, attempt) from None
             logger.warning('The download was cut off (%s); starting it again (retry %d of %d).',
                            type(ex).__name__, attempt, attempts - 1)
+        finally:
+            if deadline is not None:
+                deadline.cancel()
     return None
-
-
-def _paginate(options, spec, client):
-    from azext_devopstoken._paging import CONTINUATION_PARAM, Merger, Next, SkipFollower, next_page
-    from azext_devopstoken._throttle import pause_if_asked
-    merger, seen, following = Merger(options.max_items), set(), Next()
-    progress, skipping, skip_params = _Progress(), SkipFollower(spec.params), None
-    while True:
-        url, params = spec.url, skip_params or [(k, v) for k, v in spec.params if k != CONTINUATION_PARAM]
-        if following.link:
-            if not client.owns(following.link):
-                raise InvalidArgumentValueError('Refusing to follow a nextLink off the organization: %s'
-                                                % following.link)
-            url, params = following.link, None
-        elif following.token:
-            params.append((CONTINUATION_PARAM, following.token))
-        response = client.send(spec.method, url, params, spec.headers, spec.body)
-        document = _page_document(response)
-        if skip_params and skipping.repeats(document):
-            logger.warning('--paginate: the server answered $skip with a page seen before; stopping.')
-            break
-        merger.add(document)
-        progress.show(merger)
-        following = next_page(response.headers, merger.last)
-        skipping.active = skipping.active and not following and spec.method == 'GET'
-        skip_params = skipping.next_params(document, params) if params is not None else None
-        if not (following or skip_params) or merger.full:
-            break
-        if following and following in seen:
-            logger.warning('--paginate: the server repeated a continuation token; stopping to avoid a loop.')
-            break
-        seen.add(following)
-        pause_if_asked(response, client.transport.policy)
-    progress.done()
-    return merger.result()
-
-
-def _page_document(response):
-    from azure.cli.core.azclierror import AzureResponseError
-    try:
-        return response.json() if response.content else None
-    except ValueError:
-        raise AzureResponseError('--paginate needs JSON pages; Azure DevOps answered %s.'
-                                 % (response.headers.get('Content-Type') or 'a body without a content type'))
-
-
-class _Progress:
-    """Pages and items so far, on stderr, only when stderr is a terminal."""
-
-    def __init__(self):
-        self.enabled = sys.stderr.isatty()
-        self.shown = False
-
-    def show(self, merger):
-        if self.enabled:
-            sys.stderr.write('\rFetched %d items in %d pages...' % (len(merger.items), merger.pages))
-            sys.stderr.flush()
-            self.shown = True
-
-    def done(self):
-        if self.shown:
-            sys.stderr.write('\n')
-            sys.stderr.flush()

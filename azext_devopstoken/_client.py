@@ -88,15 +88,19 @@ class TokenSource:
 class DevOpsClient:
     """Sends calls for one organization: fixed headers, the token, and errors turned into az errors."""
 
-    def __init__(self, organization, token_source, transport, extra_bases=()):
+    def __init__(self, organization, token_source, transport, extra_bases=(), may_receive_token=None):
+        from azext_devopstoken import _trust
         self.organization = organization
         self.tokens = token_source        # None when the user gave their own Authorization header
         self.transport = transport
         self.extra_bases = list(extra_bases)
+        # url -> whether the token may go there (_trust); by default only Azure DevOps Services hosts.
+        self.may_receive_token = may_receive_token or _trust.is_trusted
         self.on_response = None           # called with every final response before it is checked (-i)
 
     def owns(self, url):
-        return self.organization.owns(url, self.extra_bases)
+        """On the organization (redirects and next links keep the token) and a host that may receive it."""
+        return self.organization.owns(url, self.extra_bases) and self.may_receive_token(url)
 
     def send(self, method, url, params, headers, body, stream=False):
         """The successful response, or an az error."""
@@ -137,6 +141,9 @@ class DevOpsClient:
 
     def check(self, response):
         from azext_devopstoken import _errors
+        if response.status_code >= 400 or response.status_code == 203:
+            from azext_devopstoken._limits import hold_error_body
+            hold_error_body(response)
         from azext_devopstoken._error_output import attach_document
         if response.status_code == 401:
             raise attach_document(_errors.unauthorized_error(response, self.tokens.token if self.tokens else None,
@@ -148,5 +155,6 @@ class DevOpsClient:
         if response.is_redirect:
             from azure.cli.core.azclierror import AzureResponseError
             from azext_devopstoken._http import MAX_REDIRECTS
+            from azext_devopstoken._errors import one_line
             raise AzureResponseError('Azure DevOps redirected more than %d times; last Location: %s'
-                                     % (MAX_REDIRECTS, response.headers.get('Location')))
+                                     % (MAX_REDIRECTS, one_line(response.headers.get('Location') or '')))

@@ -1,7 +1,11 @@
 """Turning low-level failures into one-line, actionable az errors that never carry a secret."""
+import contextlib
 from urllib.parse import urlsplit
 
 from azext_devopstoken._failures import connection_failure_reason
+from azext_devopstoken._text import printable
+
+MESSAGE_LIMIT = 1000  # characters of server text quoted in an error; a 5 MB message is cut here
 
 
 def host_of(ex):
@@ -25,17 +29,41 @@ def token_service_unreachable(ex):
 
 
 def server_message(response):
-    """The `message` of an Azure DevOps error body ({"$id","message","typeKey",...}), or None."""
+    """The `message` of an Azure DevOps error body ({"$id","message","typeKey",...}), or None; printable, on one
+    line, at most MESSAGE_LIMIT characters, whatever the server sent (an object, terminal escapes, megabytes)."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if isinstance(body, dict):
         error = body.get('error')
         message = body.get('message') or (error.get('message') if isinstance(error, dict) else None)
         if message:
-            return ' '.join(str(message).split())
+            return one_line(message)
     return None
+
+
+def one_line(text):
+    """Server text fit for one line of an error: a non-string as compact JSON, whitespace collapsed, control and
+    format characters removed, cut at MESSAGE_LIMIT."""
+    import json
+    if not isinstance(text, str):
+        try:
+            text = json.dumps(text, separators=(',', ':'))
+        except (TypeError, ValueError, RecursionError):
+            text = type(text).__name__
+    return printable(' '.join(text[:MESSAGE_LIMIT * 4].split()), MESSAGE_LIMIT)
+
+
+@contextlib.contextmanager
+def unreachable_as_az_error():
+    """Requests sent straight through the Transport (tenant probe, resource areas) end in one az error when the
+    retries give up, as those sent through the DevOpsClient do."""
+    from azext_devopstoken._http import GaveUp
+    try:
+        yield
+    except GaveUp as ex:
+        raise devops_unreachable(ex.cause, ex.attempts) from None
 
 
 def is_sign_in_page(response):
@@ -90,7 +118,8 @@ def response_error(response):
     from azure.cli.core import azclierror
     status = response.status_code
     message = server_message(response) or _short_text(response)
-    text = 'Azure DevOps answered %d %s%s' % (status, response.reason or '', (': ' + message) if message else '.')
+    reason = one_line(response.reason or '')
+    text = 'Azure DevOps answered %d %s%s' % (status, reason, (': ' + message) if message else '.')
     if status == 403:
         return azclierror.ForbiddenError(text)
     if status == 404:
@@ -109,10 +138,10 @@ def _short_text(response):
     if 'html' in content_type:
         return None
     try:
-        text = ' '.join(response.text.split())
+        text = one_line(response.text[:4000])
     except Exception:  # pylint: disable=broad-except
         return None
-    return text[:300] or None
+    return (text if len(text) <= 300 else text[:300] + '…') or None
 
 
 def devops_unreachable(ex, attempts):

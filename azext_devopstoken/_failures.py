@@ -43,6 +43,12 @@ def never_connected(ex):
     return _any(ex, (NewConnectionError, ConnectionRefusedError) + _name_resolution_errors())
 
 
+def not_transient(ex):
+    """True for failures a retry cannot fix: an untrusted or mismatched certificate, a host name that does not
+    resolve."""
+    return _any(ex, (ssl.SSLCertVerificationError,) + _name_resolution_errors())
+
+
 def _timed_out(ex):
     from requests.exceptions import Timeout
     from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError

@@ -2,7 +2,8 @@
 
 git runs ``<helper> get|store|erase`` and talks key=value lines on stdin/stdout
 (https://git-scm.com/docs/git-credential). ``get`` answers only for Azure DevOps over https —
-dev.azure.com, *.visualstudio.com and the configured default organization's host — with a fresh Microsoft
+dev.azure.com, *.visualstudio.com and the configured default organization's host when it is trusted by name
+(``devops_token.trusted_hosts``) — with a fresh Microsoft
 Entra token as the password (Azure DevOps accepts it in Basic authentication) and
 ``password_expiry_utc``, so git never reuses an expired one. Anything else gets no answer, and git moves
 on to its next helper. ``store`` and ``erase`` do nothing: nothing is ever stored.
@@ -49,6 +50,12 @@ def organization_for(cli_ctx, fields):
                     devops_extension_defaults(cli_ctx).get('organization')):
         org = _organization_or_none(default)
         if org is not None and org.host == host:
+            from azext_devopstoken._trust import may_receive_token
+            if not may_receive_token(cli_ctx, org.url):
+                logger.debug('git-credential: %s is not a host trusted with the token (%s); no answer.', host,
+                             'devops_token.trusted_hosts')
+                return False, None
+            org.origin = 'the git remote'
             return True, org
     return False, None
 

@@ -28,9 +28,10 @@ def user_agent():
 @dataclass
 class RetryPolicy:
     max_retries: int = 4        # retries after the first attempt
-    max_wait: float = 120.0     # seconds spent waiting, summed over all retries of one request
+    max_wait: float = 120.0     # seconds spent waiting, summed over every retry of the command (all pages)
     backoff: float = 1.0
     backoff_max: float = 30.0
+    spent: float = 0.0          # seconds waited so far; one policy per command, shared by every request
 
     def backoff_delay(self, attempt):
         """Exponential backoff with full jitter, for answers without Retry-After."""
@@ -72,7 +73,9 @@ def status_is_retryable(method, response):
 def connection_error_is_retryable(method, ex):
     """A refused or timed-out connect never reached the server; anything later may have been processed."""
     from requests import exceptions
-    from azext_devopstoken._failures import never_connected
+    from azext_devopstoken._failures import never_connected, not_transient
+    if not_transient(ex):
+        return False
     if isinstance(ex, exceptions.ConnectTimeout) or never_connected(ex):
         return True
     return method in IDEMPOTENT and isinstance(ex, (exceptions.ConnectionError, exceptions.Timeout,
@@ -83,14 +86,32 @@ def describe_wait(response, seconds, attempt, max_retries):
     status = '%d %s' % (response.status_code, response.reason or '')
     resource = response.headers.get('X-RateLimit-Resource')
     throttled = ' (throttled on resource %s)' % resource if resource else ''
-    return 'Azure DevOps answered %s%s; retrying in %.1f s (retry %d of %d).' % (
-        status.strip(), throttled, seconds, attempt, max_retries)
+    from azext_devopstoken._text import printable
+    return printable('Azure DevOps answered %s%s; retrying in %.1f s (retry %d of %d).' % (
+        status.strip(), throttled, seconds, attempt, max_retries), 1000)
+
+
+class _HeadersAsGiven:  # pylint: disable=too-few-public-methods
+    """requests' auth hook that leaves the request as it is (requests.auth.AuthBase's interface)."""
+
+    def __call__(self, request):
+        return request
 
 
 def redacted_headers(headers):
     """Headers for --debug, redacted by the rule -i uses (credential headers, and values that look like one)."""
     from azext_devopstoken._headers import redacted_value
     return {k: redacted_value(k, v) for k, v in headers.items()}
+
+
+def off_organization_redirect(method, url):
+    from urllib.parse import urlsplit
+    from azure.cli.core.azclierror import AzureResponseError
+    from azext_devopstoken._text import printable
+    return AzureResponseError(
+        'Azure DevOps redirected the %s to %s, off the organization; not sending the request there.'
+        % (method, printable(urlsplit(url).netloc or url, 200)),
+        recommendation='Check the --path and the organization URL; only GET and HEAD follow such redirects.')
 
 
 class Transport:
@@ -100,6 +121,11 @@ class Transport:
     def __init__(self, timeout=(15.0, 120.0), policy=None, sleep=time.sleep, on_retry=None):
         import requests
         self.session = requests.Session()
+        # An auth object of our own keeps requests from putting ~/.netrc credentials (or a URL's user:password)
+        # in place of our Authorization header; unlike trust_env=False it keeps proxies and REQUESTS_CA_BUNDLE.
+        self.session.auth = _HeadersAsGiven()
+        from azext_devopstoken._deadline import watch_connections
+        watch_connections(self.session)
         self.timeout = timeout
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
@@ -118,18 +144,18 @@ class Transport:
         """Send with retries; returns the final requests.Response (any status). ``owns(url)`` says whether a
         redirect target belongs to the organization (the token goes only there)."""
         from requests.exceptions import RequestException
-        waited, attempt = 0.0, 0
+        attempt = 0
         while True:
             try:
                 response = self._send_following_redirects(method, url, params, headers, body, stream, owns)
             except RequestException as ex:
                 if not connection_error_is_retryable(method, ex) or attempt >= self.policy.max_retries:
                     raise GaveUp(ex, attempt + 1)
-                delay = min(self.policy.backoff_delay(attempt), max(0.0, self.policy.max_wait - waited))
+                delay = min(self.policy.backoff_delay(attempt), max(0.0, self.policy.max_wait - self.policy.spent))
                 logger.warning('Could not reach Azure DevOps (%s); retrying in %.1f s (retry %d of %d).',
                                type(ex).__name__, delay, attempt + 1, self.policy.max_retries)
             else:
-                delay = self._retry_delay(method, response, attempt, waited)
+                delay = self._retry_delay(method, response, attempt)
                 if delay is None:
                     return response
                 logger.warning(describe_wait(response, delay, attempt + 1, self.policy.max_retries))
@@ -137,23 +163,25 @@ class Transport:
                     self.on_retry(response)
                 response.close()
             self._sleep(delay)
-            waited += delay
+            self.policy.spent += delay
             attempt += 1
 
-    def _retry_delay(self, method, response, attempt, waited):
+    def _retry_delay(self, method, response, attempt):
         """Seconds to wait before retrying ``response``, or None to return it as it is."""
         if attempt >= self.policy.max_retries or not status_is_retryable(method, response):
             return None
         delay = retry_after_seconds(response)
         if delay is None:
             delay = self.policy.backoff_delay(attempt)
-        if waited + delay > self.policy.max_wait:
+        if self.policy.spent + delay > self.policy.max_wait:
             logger.warning('Azure DevOps answered %d and asks to wait %.0f s, beyond the retry budget '
-                           '(--max-retry-wait %.0f s); giving up.', response.status_code, delay, self.policy.max_wait)
+                           '(--max-retry-wait %.0f s in total, %.0f s spent); giving up.', response.status_code,
+                           delay, self.policy.max_wait, self.policy.spent)
             return None
         return delay
 
     def _send_following_redirects(self, method, url, params, headers, body, stream, owns):
+        off_organization = False
         for _ in range(MAX_REDIRECTS + 1):
             response = self._send_once(method, url, params, headers, body, stream)
             location = response.headers.get('Location') if response.is_redirect else None
@@ -162,12 +190,45 @@ class Transport:
             from urllib.parse import urljoin
             url, params = urljoin(response.url, location), None
             response.close()
-            if not (owns and owns(url)):
-                # Off the organization (e.g. a signed storage URL): follow, but never with the token.
-                headers = {k: v for k, v in headers.items() if k.lower() != 'authorization'}
-                logger.debug('Redirected off the organization; following without the Authorization header.')
             if response.status_code == 303 or (response.status_code in (301, 302) and method == 'POST'):
                 method, body = 'GET', None
+            if off_organization or not (owns and owns(url)):
+                # Off the organization (e.g. a signed storage URL): only a GET or HEAD is followed, and only with
+                # our User-Agent and Accept: never the token, the body or the caller's headers; once off, it
+                # stays off (a hop back does not regain them).
+                if method not in ('GET', 'HEAD'):
+                    raise off_organization_redirect(method, url)
+                off_organization, body = True, None
+                headers = {k: v for k, v in headers.items() if k.lower() in ('user-agent', 'accept')}
+                logger.debug('Redirected off the organization; following with User-Agent and Accept only.')
+        return response
+
+    def deadline_seconds(self):
+        """Twice the connect plus read time-outs (at least 10 s): for the headers, and for a body held in memory."""
+        connect, read = self.timeout if isinstance(self.timeout, tuple) else (self.timeout, self.timeout)
+        return max(10.0, 2 * (connect + read))
+
+    def _request_within_deadline(self, method, url, params, headers, body, stream):
+        """session.request under a Deadline; a streamed response keeps it (``response.deadline``) for its body."""
+        from requests.exceptions import RequestException
+        from azext_devopstoken._deadline import Deadline, deadline_error
+        deadline = Deadline(self.deadline_seconds())
+        try:
+            with deadline:
+                response = self.session.request(method, url, params=params, headers=headers, data=body,
+                                                stream=stream, timeout=self.timeout, allow_redirects=False)
+        except (RequestException, OSError):
+            deadline.cancel()
+            if deadline.expired:
+                raise deadline_error(deadline.seconds) from None
+            raise
+        if not stream:
+            deadline.cancel()
+        if deadline.expired:  # the headers (or a held body) ended early because their socket was shut down
+            response.close()
+            raise deadline_error(deadline.seconds)
+        if stream:
+            response.deadline = deadline  # _limits cancels it when the body is read, or re-arms it per chunk
         return response
 
     def _send_once(self, method, url, params, headers, body, stream):
@@ -178,8 +239,7 @@ class Transport:
             logger.debug('Request body: %d bytes', len(body))
         if hasattr(body, 'rewind'):
             body.rewind()  # an --input stream: every attempt (retry, 307/308 redirect) sends it from the start
-        response = self.session.request(method, url, params=params, headers=headers, data=body, stream=stream,
-                                        timeout=self.timeout, allow_redirects=False)
+        response = self._request_within_deadline(method, url, params, headers, body, stream)
         logger.debug('Response: %d %s from %s in %.0f ms', response.status_code, response.reason, response.url,
                      (time.monotonic() - started) * 1000)
         logger.debug('Response headers: %s', redacted_headers(response.headers))

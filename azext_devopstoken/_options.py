@@ -31,6 +31,7 @@ class CallOptions:  # pylint: disable=too-many-instance-attributes
     output_file: Optional[str] = None
     paginate: bool = False
     max_items: Optional[int] = None
+    max_pages: Optional[int] = None
     tenant: Optional[str] = None
     timeout: Optional[float] = None
     max_retries: int = 4

@@ -45,6 +45,7 @@ class Organization:
     url: str                                    # no trailing slash
     name: str = field(repr=False)
     kind: str = field(repr=False)               # 'dev.azure.com' | 'visualstudio.com' | 'server'
+    origin: str = field(default='--org', repr=False, compare=False)  # where the URL came from, for messages
     host: str = field(init=False, repr=False)
     base_path: str = field(init=False, repr=False)
 
@@ -150,10 +151,15 @@ def resolve_organization(cli_ctx, organization=None):
     """--org as given (knack already applied `defaults.devops_organization`), else the azure-devops
     extension's default, else one error naming every way to set it."""
     if organization:
-        return parse_organization(organization)
+        org = parse_organization(organization)
+        if organization == cli_ctx.config.get('defaults', 'devops_organization', fallback=None):
+            org.origin = '--org or the defaults.devops_organization setting'
+        return org
     fallback = devops_extension_defaults(cli_ctx).get('organization')
     if fallback:
-        return parse_organization(fallback, option='The azure-devops default organization')
+        org = parse_organization(fallback, option='The azure-devops default organization')
+        org.origin = 'the azure-devops default organization'
+        return org
     raise RequiredArgumentMissingError('No Azure DevOps organization given.', recommendation=_HOW_TO_SET)
 
 

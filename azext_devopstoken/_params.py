@@ -57,11 +57,14 @@ def load_arguments(loader, _):
         'tenant': tenant_type,
         'timeout': CLIArgumentType(
             options_list=['--timeout'], type=float,
-            help='Seconds to wait for a connection and for each read. Default: 15 to connect, 120 to read.'),
+            help='Seconds to wait for a connection and for each read. Default: 15 to connect, 120 to read. Each '
+                 'request must also finish within twice connect plus read (at least 10 s); a streamed body must '
+                 'keep moving (64 KiB per that time).'),
         'max_retries': CLIArgumentType(options_list=['--max-retries'], type=int,
                                        help='Retries for throttling (429), 502/503/504 and failed connections.'),
         'max_retry_wait': CLIArgumentType(options_list=['--max-retry-wait'], type=float,
-                                          help='Most seconds to spend waiting between retries, in total.'),
+                                          help='Most seconds to spend waiting between retries, in total for the '
+                                               'command. Certificate and host-name failures are never retried.'),
     }
 
     with loader.argument_context('devops-rest call') as c:
@@ -90,8 +93,9 @@ def load_arguments(loader, _):
         c.argument('query_parameters', options_list=['--query-parameters'], nargs='+',
                    help='Space-separated query parameters as name=value, URL-encoded for you, e.g. $top=5.')
         c.argument('headers', options_list=['--headers'], nargs='+',
-                   help='Space-separated request headers as name=value. An Authorization header is sent as is, '
-                        'and then no token is fetched.')
+                   help='Space-separated request headers as name=value (or "Name: value"); @file reads one header '
+                        'per line (# comments allowed). An Authorization header is sent as is, and then no token is '
+                        'fetched. Values must be printable Latin-1; Host, Content-Length and the like are refused.')
         c.argument('body', options_list=['--body', '-b'], action=_GivenOnce,
                    help='Request body: JSON text, @file or @- for stdin. JSON is checked before sending; a JSON '
                         'Patch array is sent as application/json-patch+json. az reads @file as text (binary files '
@@ -125,6 +129,9 @@ def load_arguments(loader, _):
                         'the body) and merge all pages into one result of the same shape.')
         c.argument('max_items', options_list=['--max-items'], type=int,
                    help='With --paginate: stop after this many items.')
+        c.argument('max_pages', options_list=['--max-pages'], type=int,
+                   help='With --paginate: stop after this many pages (with a warning that more remain). Paging also '
+                        'stops, with a warning, on a repeated continuation token or 20 pages in a row without items.')
         c.argument('dry_run', options_list=['--dry-run'], action='store_true',
                    help='Print the request that would be sent (method, full URL, headers with the token '
                         'redacted, body, and the tenant the token would come from) and send nothing.')

@@ -152,6 +152,9 @@ def encode_body(body, content_type):
         raise InvalidArgumentValueError(
             '--body is not valid JSON: %s at line %d, column %d.' % (ex.msg, ex.lineno, ex.colno),
             recommendation='Pass JSON text, @file or @- (stdin); for other content give --content-type.')
+    except RecursionError:
+        raise InvalidArgumentValueError('--body is JSON nested too deeply to check.',
+                                        recommendation='Give --content-type to send it unchecked.') from None
     if not content_type:
         content_type = JSON_PATCH if _is_json_patch(document) else 'application/json'
     return body.encode('utf-8'), content_type

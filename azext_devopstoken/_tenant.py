@@ -28,12 +28,19 @@ def _cache_file(cli_ctx):
 
 
 def _read_cache(cli_ctx):
+    """The cache's well-formed entries ({url: {'tenant': str|None, 'expires': number}}); anything else in the
+    file is ignored (and dropped at the next write)."""
     try:
         with open(_cache_file(cli_ctx), encoding='utf-8') as handle:
             cache = json.load(handle)
-        return cache if isinstance(cache, dict) else {}
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
+    return {url: entry for url, entry in cache.items() if _well_formed(entry)} if isinstance(cache, dict) else {}
+
+
+def _well_formed(entry):
+    return (isinstance(entry, dict) and isinstance(entry.get('tenant'), (str, type(None)))
+            and isinstance(entry.get('expires'), (int, float)) and not isinstance(entry.get('expires'), bool))
 
 
 def cached_tenant(cli_ctx, organization_url):
@@ -93,7 +100,9 @@ def resource_tenant(response):
 
 def discover_tenant(cli_ctx, organization, transport, use_cache=True):
     """The organization's tenant id (MSA_TENANT for a Microsoft-account organization), or None when the
-    organization does not say (Azure DevOps Server, a failing probe, no Entra challenge)."""
+    organization does not say (Azure DevOps Server, a probe that failed or timed out, no Entra challenge). An
+    organization that cannot be reached at all (refused, unresolvable, untrusted TLS) raises _http.GaveUp (callers
+    wrap it in _errors.unreachable_as_az_error): the call itself could not succeed either."""
     if use_cache:
         found, tenant = cached_tenant(cli_ctx, organization.url)
         if found and tenant:
@@ -104,6 +113,9 @@ def discover_tenant(cli_ctx, organization, transport, use_cache=True):
         response = transport.send('HEAD', organization.url, None,
                                   {'X-TFS-FedAuthRedirect': 'Suppress', 'User-Agent': user_agent()}, None)
     except GaveUp as ex:
+        from azext_devopstoken._failures import never_connected, not_transient
+        if never_connected(ex.cause) or not_transient(ex.cause):
+            raise
         logger.debug('Tenant of %s: the probe failed (%s); using the account\'s tenant for this call.',
                      organization.url, type(ex.cause).__name__)
         return None

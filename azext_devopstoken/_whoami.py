@@ -39,10 +39,13 @@ def azure_devops_view(client):
         data = response.json()
     except AzCLIError as ex:
         return {'accepted': False, 'reason': ex.error_msg, 'recommendation': ' '.join(ex.recommendations) or None}
-    except ValueError:
+    except (ValueError, RecursionError):
         return {'accepted': False, 'reason': 'connectionData did not answer with JSON.', 'recommendation': None}
-    user = data.get('authenticatedUser') or {}
-    account = ((user.get('properties') or {}).get('Account') or {}).get('$value')
+    if not isinstance(data, dict):
+        return {'accepted': False, 'reason': 'connectionData answered a JSON %s, not an object.' % type(data).__name__,
+                'recommendation': None}
+    user = _object(data.get('authenticatedUser'))
+    account = _object(_object(user.get('properties')).get('Account')).get('$value')
     return {
         'accepted': True,
         'id': user.get('id'),
@@ -55,12 +58,18 @@ def azure_devops_view(client):
     }
 
 
+def _object(value):
+    return value if isinstance(value, dict) else {}
+
+
 def whoami(cli_ctx, organization=None, tenant=None):
     from azext_devopstoken._auth import get_access_token
     from azext_devopstoken._client import DevOpsClient, TokenSource
     from azext_devopstoken._http import Transport
     from azext_devopstoken._org import resolve_organization
     from azext_devopstoken._tenant import MSA_TENANT, discover_tenant
+    from azext_devopstoken._trust import may_receive_token
+    from azext_devopstoken._errors import unreachable_as_az_error
     from azure.cli.core.azclierror import RequiredArgumentMissingError
     try:
         org = resolve_organization(cli_ctx, organization)
@@ -73,7 +82,8 @@ def whoami(cli_ctx, organization=None, tenant=None):
         tokens = TokenSource(cli_ctx, org, transport, tenant=tenant)
         tokens.authorization()
         token = describe_token(tokens.token)
-        org_tenant = discover_tenant(cli_ctx, org, transport)
+        with unreachable_as_az_error():
+            org_tenant = discover_tenant(cli_ctx, org, transport)
         return {
             'token': token,
             'organization': {
@@ -82,5 +92,6 @@ def whoami(cli_ctx, organization=None, tenant=None):
                 'microsoftAccountBacked': org_tenant == MSA_TENANT,
                 'tenantMatchesToken': None if not org_tenant else org_tenant.lower() == (token['tenant'] or '').lower(),
             },
-            'azureDevOps': azure_devops_view(DevOpsClient(org, tokens, transport)),
+            'azureDevOps': azure_devops_view(DevOpsClient(
+                org, tokens, transport, may_receive_token=lambda url: may_receive_token(cli_ctx, url))),
         }

@@ -7,8 +7,8 @@ def get_token(cmd, tenant=None, organization=None):
     if not organization:
         return get_access_token(cmd.cli_ctx, tenant=tenant).as_get_access_token_output()
     from azext_devopstoken._http import Transport
-    from azext_devopstoken._org import parse_organization
-    org = parse_organization(organization)
+    from azext_devopstoken._org import resolve_organization
+    org = resolve_organization(cmd.cli_ctx, organization)
     with Transport() as transport:
         return get_organization_token(cmd.cli_ctx, org, transport, tenant=tenant).as_get_access_token_output()
 

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 
+from emulator.constants import DEVOPS_HOSTS
 from emulator.entra.common import NEXT_DEVICE_CODE_USER_PATH
 
 # Inherited variables that would change what az or MSAL does (credentials, managed identity endpoints,
@@ -40,6 +41,16 @@ AZ_SETTINGS = {
 LOOPBACK_HOSTS = "127.0.0.1,localhost"
 USER_ASSIGNED_IDENTITY = "mi-user"
 REDACTED_OPTIONS = ("--password", "-p", "--federated-token")
+
+
+TRUSTED_HOSTS_VARIABLE = "AZURE_DEVOPS_TOKEN_TRUSTED_HOSTS"  # az config devops_token.trusted_hosts
+
+
+def trusted_devops_hosts(urls):
+    """The emulated Azure DevOps hosts (127.0.0.1:port each) as a trusted_hosts value: they are not Azure DevOps
+    Services hosts, so the extension sends them the token only when trusted by name, as a user would."""
+    from urllib.parse import urlsplit
+    return " ".join(sorted({urlsplit(urls[name]).netloc for name in DEVOPS_HOSTS if name in urls}))
 
 
 class AzCommandError(RuntimeError):
@@ -82,6 +93,7 @@ class AzEnv:
         if self.extension_dir:
             env["AZURE_EXTENSION_DIR"] = self.extension_dir
         env["REQUESTS_CA_BUNDLE"] = self.info["ca_bundle"]
+        env[TRUSTED_HOSTS_VARIABLE] = trusted_devops_hosts(self.info["urls"])
         for name in ("NO_PROXY", "no_proxy"):  # a proxy configured for the registries must not see our traffic
             env[name] = ",".join(filter(None, [env.get(name), LOOPBACK_HOSTS]))
         return env

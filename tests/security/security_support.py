@@ -47,6 +47,16 @@ def bearer(entry):
     return token if scheme.lower() == "bearer" and token else None
 
 
+def hostile_env(emulator, server, tmp_path, trust_ca=True, trust_host=True):
+    """Extra az environment for a test against a HostileServer: its CA next to the emulator's in REQUESTS_CA_BUNDLE
+    (unless ``trust_ca`` is False: then its certificate is untrusted) and its 127.0.0.1:port trusted by name."""
+    bundle = tmp_path / "ca-bundle.pem"
+    with open(emulator.ca_bundle, encoding="utf-8") as emulator_ca, open(server.ca_bundle, encoding="utf-8") as own:
+        bundle.write_text(emulator_ca.read() + (own.read() if trust_ca else ""))
+    return {"REQUESTS_CA_BUNDLE": str(bundle),
+            "AZURE_DEVOPS_TOKEN_TRUSTED_HOSTS": "127.0.0.1:%d" % server.port if trust_host else ""}
+
+
 def fresh_login(ext_template, path, key="ci-bot"):
     """A config dir of its own with a new service principal login: no Azure DevOps token cached yet."""
     env = ext_template.copy(str(path))

@@ -35,6 +35,8 @@ os.environ.update({
     "AZURE_EXTENSION_DEV_SOURCES": _dev_extension_source(),
     "AZURE_CORE_COLLECT_TELEMETRY": "false",
     "AZURE_CORE_NO_COLOR": "true",
+    # The hosts in-process tests use as Azure DevOps Server collections may receive the token (_trust).
+    "AZURE_DEVOPS_TOKEN_TRUSTED_HOSTS": "tfs.example.com tfs.example.com:8443 127.0.0.1:8443 127.0.0.1:9443",
 })
 
 

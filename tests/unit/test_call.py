@@ -10,6 +10,7 @@ from unittest import mock
 import pytest
 
 from emulator import Emulator
+from emulator.azenv import TRUSTED_HOSTS_VARIABLE, trusted_devops_hosts
 from emulator.devops.artifacts import artifact_sha256
 from emulator.constants import AZURE_DEVOPS_RESOURCE
 from emulator.directory import TENANT_A, TENANT_B
@@ -24,6 +25,7 @@ def emu(tmp_path_factory):
 @pytest.fixture
 def devops(emu, monkeypatch):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", emu.ca_bundle)
+    monkeypatch.setenv(TRUSTED_HOSTS_VARIABLE, trusted_devops_hosts(emu.urls))  # as emulator.azenv does for az
     service = emu.services["devops"]
     service.clear_faults()
     emu.log.clear()

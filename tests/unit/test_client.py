@@ -40,6 +40,7 @@ class FakeTransport:
         response.status_code, response.url, response.reason = 200, url, "OK"
         response.headers = CaseInsensitiveDict({"Content-Type": "application/json; charset=utf-8"})
         response._content = b'{"ok": true}'  # pylint: disable=protected-access
+        response._content_consumed = True  # pylint: disable=protected-access  (also when read as a stream)
         return response
 
 

@@ -3,7 +3,7 @@ from unittest import mock
 
 import pytest
 
-from azext_devopstoken._credentials import PatSource, basic_pat, environment_pat, trusted_by_name
+from azext_devopstoken._credentials import PatSource, basic_pat, environment_pat
 from azext_devopstoken._org import parse_organization
 
 SERVER = parse_organization("https://tfs.example.com/tfs/DefaultCollection")
@@ -30,8 +30,3 @@ def test_pat_only_for_hosts_that_get_no_entra_token(monkeypatch, organization, p
     monkeypatch.delenv("AZURE_DEVOPS_TOKEN_TRUSTED_HOSTS", raising=False)
     monkeypatch.setenv("AZURE_DEVOPS_EXT_PAT", pat)
     assert environment_pat(_ctx(trusted), organization) == expected
-
-
-def test_the_environment_variable_wins_over_the_setting(monkeypatch):
-    monkeypatch.setenv("AZURE_DEVOPS_TOKEN_TRUSTED_HOSTS", "tfs.example.com")
-    assert trusted_by_name(_ctx(""), SERVER)

@@ -41,7 +41,6 @@ def test_never_connected_only_when_no_connection_was_made(make, never_connected)
 
 @pytest.mark.parametrize("make, post_retried", [
     (failure_chains.refused, True),
-    *[(make, True) for make in NAME_RESOLUTION],
     (failure_chains.connect_timeout, True),
     (failure_chains.reset, False),
     (failure_chains.closed_without_answer, False),
@@ -51,6 +50,13 @@ def test_a_post_is_retried_only_when_the_server_cannot_have_seen_it(make, post_r
     failure = make()
     assert _http.connection_error_is_retryable("POST", failure) is post_retried
     assert _http.connection_error_is_retryable("GET", failure) is True
+
+
+@pytest.mark.parametrize("make", [*NAME_RESOLUTION, failure_chains.untrusted_certificate])
+def test_certificate_and_name_resolution_failures_are_never_retried(make):
+    failure = make()
+    assert _http.connection_error_is_retryable("GET", failure) is False
+    assert _http.connection_error_is_retryable("POST", failure) is False
 
 
 def test_message_text_alone_classifies_nothing():

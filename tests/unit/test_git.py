@@ -6,17 +6,18 @@ from azext_devopstoken._git import organization_for, read_request
 
 
 class _Config:
-    def __init__(self, default=None):
-        self.default = default
+    def __init__(self, default=None, trusted="tfs.example.com"):
+        self.values = {("defaults", "devops_organization"): default, ("devops_token", "trusted_hosts"): trusted}
         self.config_dir = "/nonexistent"
 
     def get(self, section, option, fallback=None):
-        return self.default if (section, option) == ("defaults", "devops_organization") else fallback
+        value = self.values.get((section, option))
+        return fallback if value is None else value
 
 
 class _Ctx:
-    def __init__(self, default=None):
-        self.config = _Config(default)
+    def __init__(self, default=None, trusted="tfs.example.com"):
+        self.config = _Config(default, trusted)
 
 
 def test_read_request_stops_at_blank_line():
@@ -45,3 +46,10 @@ def test_configured_organization_host_is_ours():
     found, org = organization_for(ctx, {"protocol": "https", "host": "tfs.example.com"})
     assert found and org.url == "https://tfs.example.com/tfs/Coll"
     assert organization_for(ctx, {"protocol": "https", "host": "other.example.com"}) == (False, None)
+
+
+@pytest.mark.parametrize("trusted", ["", "tfs.example.com:8443", "other.example.com"])
+def test_configured_organization_on_an_untrusted_host_gets_no_answer(trusted):
+    """The default organization alone does not make a host one the token may go to (devops_token.trusted_hosts)."""
+    ctx = _Ctx("https://tfs.example.com/tfs/Coll", trusted=trusted)
+    assert organization_for(ctx, {"protocol": "https", "host": "tfs.example.com"}) == (False, None)

@@ -70,6 +70,10 @@ class _Ctx:
     class config:  # noqa: N801  (mimics cli_ctx.config)
         config_dir = None
 
+        @staticmethod
+        def get(_section, _option, fallback=None):
+            return fallback
+
 
 def test_defaults_from_the_azure_devops_extension(tmp_path, monkeypatch):
     (tmp_path / "azuredevops").mkdir()
@@ -98,3 +102,13 @@ def test_no_organization_names_every_way_to_set_one(tmp_path, monkeypatch):
     for way in ("--org", "defaults.devops_organization", "AZURE_DEFAULTS_DEVOPS_ORGANIZATION",
                 "az devops configure --defaults organization="):
         assert way in text
+
+
+def test_origin_names_where_the_organization_came_from(tmp_path, monkeypatch):
+    ctx = _Ctx()
+    ctx.config.config_dir = str(tmp_path)
+    monkeypatch.delenv("AZURE_DEVOPS_EXT_CONFIG_DIR", raising=False)
+    assert _org.resolve_organization(ctx, "contoso").origin == "--org"
+    (tmp_path / "azuredevops").mkdir()
+    (tmp_path / "azuredevops" / "config").write_text("[defaults]\norganization = https://tfs.example.com/c\n")
+    assert _org.resolve_organization(ctx).origin == "the azure-devops default organization"
