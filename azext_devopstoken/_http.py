@@ -99,7 +99,9 @@ class Transport:
 
     def __init__(self, timeout=(15.0, 120.0), policy=None, sleep=time.sleep, on_retry=None):
         import requests
+        from ._adapter import mount_length_enforcement
         self.session = requests.Session()
+        mount_length_enforcement(self.session)  # a body cut short is an error on urllib3 1.26 too
         self.timeout = timeout
         self.policy = policy or RetryPolicy()
         self._sleep = sleep

@@ -189,12 +189,17 @@ class AzEnv:
         """Point az's managed identity at the emulator (or at ``endpoint``), in the protocol this az speaks: the
         App Service one (IDENTITY_ENDPOINT + IDENTITY_HEADER) from 2.73, MSI_ENDPOINT's POST before.
         Returns the name of the variable that holds the endpoint."""
-        if self.version >= MSAL_MANAGED_IDENTITY:
-            self.env["IDENTITY_ENDPOINT"] = endpoint or self.info["identity_endpoint"]
+        variable = self.identity_endpoint_variable
+        if variable == "IDENTITY_ENDPOINT":
             self.env["IDENTITY_HEADER"] = self.info["identity_header"]
-            return "IDENTITY_ENDPOINT"
-        self.env["MSI_ENDPOINT"] = endpoint or self.info["msi_endpoint"]
-        return "MSI_ENDPOINT"
+        default = self.info["identity_endpoint"] if variable == "IDENTITY_ENDPOINT" else self.info["msi_endpoint"]
+        self.env[variable] = endpoint or default
+        return variable
+
+    @property
+    def identity_endpoint_variable(self):
+        """The variable naming the managed identity endpoint for this az: IDENTITY_ENDPOINT or MSI_ENDPOINT."""
+        return "IDENTITY_ENDPOINT" if self.version >= MSAL_MANAGED_IDENTITY else "MSI_ENDPOINT"
 
     def ci_job_environment(self, ci):
         """The OIDC request variables a job of ``ci`` (github | pipelines) sees, pointing at the emulator."""
