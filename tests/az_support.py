@@ -17,6 +17,14 @@ AZ_OWN_UNREACHABLE_MSI = ("ERROR: Failed to connect to MSI. Please make sure MSI
                           "the network connection.")
 
 
+def skip_before(env, release, reason):
+    """Skip the calling test, saying why, when the az under test is older than ``release`` (a tuple such as
+    (2, 71, 0)): for what an older az cannot do at all. Never a silent pass."""
+    if env.version < release:
+        import pytest
+        pytest.skip("az %s: %s" % (".".join(map(str, env.version)), reason))
+
+
 def unreachable_identity_endpoint(env):
     """Extra environment that points this az's managed identity at a closed port, in the variable it reads."""
     return {env.identity_endpoint_variable: UNREACHABLE_IDENTITY_URL}

@@ -6,6 +6,7 @@ from urllib.parse import parse_qs
 import jwt
 import pytest
 
+from az_support import skip_before
 from emulator.azenv import MI_ID_OPTIONS, MSAL_MANAGED_IDENTITY, AzEnv
 from emulator.constants import AZURE_DEVOPS_RESOURCE, AZ_CLI_CLIENT_ID
 from emulator.directory import SUB_A, SUB_B, TENANT_A, TENANT_B
@@ -97,9 +98,10 @@ def test_system_assigned_managed_identity_login(az_env, emulator):
     ("resource_id", "MSIResource", "mi_res_id"),
 ])
 def test_user_assigned_managed_identity_login(az_env, emulator, by, info_prefix, wire_name):
-    if by == "object_id" and az_env.version < MI_ID_OPTIONS:
-        pytest.skip("az < 2.69 takes the id as --username and tries it as a client id first; on the 400 its error "
-                    "handling (auth/adal_authentication.py, err.response.status) fails before the object id attempt")
+    if by == "object_id":
+        skip_before(az_env, MI_ID_OPTIONS, "--username <object id> fails: az tries it as a client id first and, on "
+                    "the 400, its error handling (auth/adal_authentication.py, err.response.status) raises before "
+                    "the object id attempt")
     identity = emulator.directory.principal("mi-user")
     selector = {"client_id": identity.app_id, "object_id": identity.oid(TENANT_A),
                 "resource_id": identity.resource_id}[by]
