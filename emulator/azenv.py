@@ -37,6 +37,7 @@ AZ_SETTINGS = {
     "AZURE_CORE_INSTANCE_DISCOVERY": "false",      # else MSAL asks login.microsoftonline.com about the authority
     "AZURE_CORE_COLLECT_TELEMETRY": "false",       # else a telemetry upload process starts after each command
     "AZURE_CORE_SURVEY_MESSAGE": "false",
+    "AZURE_CORE_ERROR_RECOMMENDATION": "off",      # else a failed command asks app.aladdin.microsoft.com for advice
     "AZURE_CORE_NO_COLOR": "true",
     "AZURE_CORE_LOGIN_EXPERIENCE_V2": "false",     # no interactive subscription picker after login
     "AZURE_CORE_OUTPUT": "json",
