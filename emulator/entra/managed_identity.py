@@ -31,7 +31,7 @@ def managed_identity(entra, request):
     resource = request.arg("resource")
     if not resource:
         return refuse(400, "Required query parameter 'resource' is missing.")
-    principal = select_managed_identity(entra, {name: values[0] for name, values in request.query.items()})
+    principal = select_managed_identity(entra, request.arg)
     if principal is None:
         return refuse(400, "Unable to load the proper Managed Identity: no identity matches the request.")
     try:
@@ -63,7 +63,7 @@ def msi_extension_token(entra, request):
     selectors = {name: value for name, value in form.items() if name in ("client_id", "object_id", "msi_res_id")}
     if len(selectors) > 1:
         return refuse(400, "invalid_request", "Only one of client_id, object_id and msi_res_id may be given")
-    principal = select_managed_identity(entra, selectors)
+    principal = select_managed_identity(entra, selectors.get)
     if principal is None:
         return refuse(400, "invalid_request", "Identity not found")
     try:
@@ -88,10 +88,11 @@ def _issue(entra, principal, resource):
     return access_token, expires_on
 
 
-def select_managed_identity(entra, params):
-    """The identity that ``params`` (selector name -> value) name; the system-assigned one when they name none."""
-    selectors = {name: params[name] for name in ("client_id", "object_id", "principal_id", "mi_res_id",
-                                                 "msi_res_id") if params.get(name)}
+def select_managed_identity(entra, lookup):
+    """The identity the selectors name (``lookup(name)`` -> value or None: ``request.arg``, ``form.get``); the
+    system-assigned one when they name none."""
+    selectors = {name: lookup(name) for name in ("client_id", "object_id", "principal_id", "mi_res_id",
+                                                 "msi_res_id") if lookup(name)}
     if not selectors:
         return entra.directory.principals.get(entra.system_assigned_identity) if \
             entra.system_assigned_identity else None
