@@ -19,7 +19,7 @@ import socketserver
 import threading
 import time
 
-from emulator.server import HOST
+from emulator.server import HOST, Listener
 
 MAX_HEAD_BYTES = 64 * 1024
 IDLE_SECONDS = 60
@@ -91,6 +91,7 @@ class LoopbackProxy(socketserver.ThreadingMixIn, socketserver.TCPServer):
     """An HTTP proxy on 127.0.0.1 that tunnels ``CONNECT`` to ``routes`` ("host:port" -> local port) only."""
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = Listener.request_queue_size  # as deep as the listeners' (parallel clients, batch)
 
     def __init__(self, owner, routes):
         self.owner = owner
