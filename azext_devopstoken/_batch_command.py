@@ -82,9 +82,12 @@ class _Unclosed:
 
 def _share_connections(transport, parallel):
     """A pool of ``parallel`` kept-alive connections per host: requests' default (10) would open and drop
-    connections beyond 10, and a smaller one would make the workers wait for each other."""
-    from requests.adapters import HTTPAdapter
-    transport.session.mount('https://', HTTPAdapter(pool_connections=4, pool_maxsize=parallel))
+    connections beyond 10, and a smaller one would make the workers wait for each other. Same adapter as every
+    Transport (lengths enforced) and the same deadline watch."""
+    from azext_devopstoken._adapter import LengthEnforcingAdapter
+    from azext_devopstoken._deadline import watch_connections
+    transport.session.mount('https://', LengthEnforcingAdapter(pool_connections=4, pool_maxsize=parallel))
+    watch_connections(transport.session)
 
 
 def prepare(organization, project, line):

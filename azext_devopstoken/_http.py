@@ -120,7 +120,9 @@ class Transport:
 
     def __init__(self, timeout=(15.0, 120.0), policy=None, sleep=time.sleep, on_retry=None):
         import requests
+        from ._adapter import mount_length_enforcement
         self.session = requests.Session()
+        mount_length_enforcement(self.session)  # a body cut short is an error on urllib3 1.26 too
         # An auth object of our own keeps requests from putting ~/.netrc credentials (or a URL's user:password)
         # in place of our Authorization header; unlike trust_env=False it keeps proxies and REQUESTS_CA_BUNDLE.
         self.session.auth = _HeadersAsGiven()

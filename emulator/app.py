@@ -14,10 +14,14 @@ from emulator.directory import Directory
 from emulator.entra.ci_oidc import CiOidcService
 from emulator.entra.service import EntraService
 from emulator.other import OtherHostService
+from emulator.proxy import LoopbackProxy
 from emulator.server import HOST, Listener, RequestLog, tls_context
 from emulator.tokens import TokenIssuer
 
 OTHER_HOST = "localhost"   # the "other" listener answers on another host name, for containment tests
+# Destinations outside loopback that the emulator plays, behind its proxy: MSAL < 1.21 asks the public cloud's
+# instance discovery about any other authority (msal/authority.py, WORLD_WIDE), and the login listener answers it.
+PROXIED_HOSTS = {"login.microsoftonline.com:443": "login"}
 
 
 class Emulator:
@@ -36,6 +40,7 @@ class Emulator:
         self.urls = {}
         self.ca_bundle = os.path.join(self.workdir, "emulator-ca.pem")
         self._servers = []
+        self.proxy = None
         self._stopped = threading.Event()
         self.stop_reason = None
 
@@ -53,13 +58,19 @@ class Emulator:
             self.urls[name] = "https://%s:%d" % (host, server.server_address[1])
         self.services = services
         services["oidc"].bind(self.urls["oidc"])
+        self.proxy = LoopbackProxy(self, {target: self._port(name) for target, name in PROXIED_HOSTS.items()})
+        self.urls["proxy"] = self.proxy.url
+        self._servers.append(self.proxy)
         for server in self._servers:
             threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
-                             name="emulator-" + server.listener, daemon=True).start()
+                             name="emulator-" + getattr(server, "listener", "proxy"), daemon=True).start()
         timer = threading.Timer(self.max_seconds, self.stop_soon, args=("lifetime of %ss over" % self.max_seconds,))
         timer.daemon = True
         timer.start()
         return self
+
+    def _port(self, listener):
+        return next(server.server_address[1] for server in self._servers if server.listener == listener)
 
     def stop_soon(self, reason):
         """Stop from any thread, including a handler thread (shutdown() would deadlock there)."""
@@ -107,6 +118,11 @@ class Emulator:
         """A host that is no organization's: any Authorization header reaching it is a leak."""
         return self.urls["other"]
 
+    @property
+    def proxy_url(self):
+        """The loopback proxy az is pointed at (HTTPS_PROXY): it tunnels only to destinations emulated here."""
+        return self.urls["proxy"]
+
     def org_url(self, org):
         return "%s/%s" % (self.devops_url, org)
 
@@ -120,11 +136,12 @@ class Emulator:
         """A JSON-able summary for scripts (``python -m emulator`` prints it)."""
         return {
             "ca_bundle": self.ca_bundle, "urls": dict(self.urls), "login_url": self.login_url,
-            "arm_url": self.arm_url, "devops_url": self.devops_url,
+            "arm_url": self.arm_url, "devops_url": self.devops_url, "proxy_url": self.proxy_url,
             "identity_endpoint": self.services["login"].identity_endpoint if self.services else None,
             "identity_header": self.directory.identity_header, "pid": os.getpid(),
             # AZURE_POD_IDENTITY_AUTHORITY_HOST: IMDS is served by the login listener
             "imds_host": self.login_url if self.services else None,
             "ci_jobs": {ci: self.services["oidc"].job_environment(ci) for ci in ("github", "pipelines")}
             if self.services else None,
+            "msi_endpoint": self.services["login"].msi_endpoint if self.services else None,
         }

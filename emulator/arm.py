@@ -1,6 +1,7 @@
 """The emulated Azure Resource Manager: just what `az cloud register` and `az login` read.
 
-* ``GET /metadata/endpoints`` - the cloud's endpoints, pointing at the emulator's login and ARM hosts.
+* ``GET /metadata/endpoints`` - the cloud's endpoints, pointing at the emulator's login and ARM hosts (the
+  2022-09-01 shape, or the 2015-01-01 one older az asks for).
 * ``GET /subscriptions``, ``GET /subscriptions/{id}``, ``GET /tenants`` - for the principal of the
   bearer token (its signature, expiry and ARM audience are checked; refusals use ARM's 401 JSON).
 
@@ -42,7 +43,8 @@ class ArmService:
             if request.method != "GET":
                 raise ArmError(405, "MethodNotAllowed", f"The HTTP method '{request.method}' is not emulated.")
             if path == "/metadata/endpoints":
-                return Response.json(200, self.metadata(), headers=self._trace_headers(request))
+                body = self.metadata_2015() if request.arg("api-version") == "2015-01-01" else self.metadata()
+                return Response.json(200, body, headers=self._trace_headers(request))
             if not request.arg("api-version"):
                 raise ArmError(400, "MissingApiVersionParameter",
                                "The api-version query parameter (?api-version=) is required for all requests.")
@@ -84,6 +86,19 @@ class ArmService:
             "ossrDbmsResourceId": "https://ossrdbms-aad.database.windows.net",
             "suffixes": {"acrLoginServer": "azurecr.emulator.invalid", "keyVaultDns": "vault.emulator.invalid",
                          "storage": "storage.emulator.invalid", "sqlServerHostname": "database.emulator.invalid"},
+        }
+
+    def metadata_2015(self):
+        """The ``api-version=2015-01-01`` shape, which `az cloud register` asks for up to az 2.72 (msrestazure
+        ``azure_cloud.py`` ``_populate_from_metadata_endpoint`` reads galleryEndpoint, graphEndpoint,
+        authentication.loginEndpoint and audiences[0]); shaped like the example of Azure Stack Hub's docs
+        ("Use API version profiles with Azure CLI", the metadata endpoint)."""
+        return {
+            "galleryEndpoint": "https://gallery.emulator.invalid/",
+            "graphEndpoint": "https://graph.windows.net/",
+            "portalEndpoint": "https://portal.emulator.invalid/",
+            "authentication": {"loginEndpoint": self.emulator.login_url,
+                               "audiences": [ARM_RESOURCE, "https://management.azure.com/"]},
         }
 
     # -- authentication ------------------------------------------------------------------------

@@ -8,8 +8,13 @@ Used by the tests, the README demo and the benchmarks::
     token = env.get_access_token(AZURE_DEVOPS_RESOURCE)
 
 ``az`` runs with an environment stripped of the caller's Azure settings and pinned to the emulator: its
-own AZURE_CONFIG_DIR (the user's ~/.azure is never read or written), the emulator's CA, and every
-setting that would otherwise make it reach the internet turned off.
+own AZURE_CONFIG_DIR (the user's ~/.azure is never read or written), the emulator's CA, every setting
+that would otherwise make it reach the internet turned off, and HTTPS_PROXY/HTTP_PROXY pointing at the emulator's
+loopback proxy (:mod:`emulator.proxy`), which refuses and records any destination the emulator does not play.
+
+Any az from 2.45.0 on: the one to run is ``az=``, else DEVOPS_TOKEN_TEST_AZ (set by ``AZ_VERSION=X scripts/test``),
+else the az of this Python's venv. Its version (``az version``, asked once per executable) picks the login
+options and the managed identity protocol it understands.
 """
 import json
 import os
@@ -33,12 +38,21 @@ AZ_SETTINGS = {
     "AZURE_CORE_INSTANCE_DISCOVERY": "false",      # else MSAL asks login.microsoftonline.com about the authority
     "AZURE_CORE_COLLECT_TELEMETRY": "false",       # else a telemetry upload process starts after each command
     "AZURE_CORE_SURVEY_MESSAGE": "false",
+    "AZURE_CORE_ERROR_RECOMMENDATION": "off",      # else a failed command asks app.aladdin.microsoft.com for advice
     "AZURE_CORE_NO_COLOR": "true",
     "AZURE_CORE_LOGIN_EXPERIENCE_V2": "false",     # no interactive subscription picker after login
     "AZURE_CORE_OUTPUT": "json",
     "AZURE_EXTENSION_USE_DYNAMIC_INSTALL": "no",   # else an unknown command fetches the extension index online
 }
 LOOPBACK_HOSTS = "127.0.0.1,localhost"
+PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "ALL_PROXY", "all_proxy")
+AZ_UNDER_TEST = "DEVOPS_TOKEN_TEST_AZ"  # scripts/test sets it for AZ_VERSION=X: the az executable to run
+# From which az release an option or protocol exists (older releases get the older form):
+CERTIFICATE_OPTION = (2, 67, 0)   # `az login --certificate`; before: `--password <pem path>` (issue 14)
+MI_ID_OPTIONS = (2, 69, 0)        # `--client-id/--object-id/--resource-id` (Azure/azure-cli#30525); before: --username
+MSAL_MANAGED_IDENTITY = (2, 73, 0)  # MSAL's IDENTITY_ENDPOINT protocols (Azure/azure-cli#25959); before: msrestazure,
+#                                     whose MSI_ENDPOINT is a POST (az <= 2.72, issue 14)
+_VERSIONS = {}                    # az executable -> its azure-cli version tuple
 USER_ASSIGNED_IDENTITY = "mi-user"
 REDACTED_OPTIONS = ("--password", "-p", "--federated-token")
 
@@ -80,7 +94,7 @@ class AzEnv:
         self.config_dir = os.path.abspath(config_dir)
         os.makedirs(self.config_dir, exist_ok=True)
         self.extension_dir = os.path.abspath(extension_dir) if extension_dir else None
-        self.az_path = az or os.path.join(os.path.dirname(sys.executable), "az")
+        self.az_path = az or os.environ.get(AZ_UNDER_TEST) or os.path.join(os.path.dirname(sys.executable), "az")
         self.cloud_name = None
         self._identities = None
         self.env = self._environment()
@@ -94,9 +108,24 @@ class AzEnv:
             env["AZURE_EXTENSION_DIR"] = self.extension_dir
         env["REQUESTS_CA_BUNDLE"] = self.info["ca_bundle"]
         env[TRUSTED_HOSTS_VARIABLE] = trusted_devops_hosts(self.info["urls"])
-        for name in ("NO_PROXY", "no_proxy"):  # a proxy configured for the registries must not see our traffic
-            env[name] = ",".join(filter(None, [env.get(name), LOOPBACK_HOSTS]))
+        # Everything that is not loopback goes to the emulator's proxy, which refuses (and records) what it does
+        # not emulate: az's own version check, MSAL < 1.21's instance discovery (answered by the emulator).
+        for name in PROXY_VARIABLES:
+            env.pop(name, None)
+        if self.info.get("proxy_url"):
+            env.update({"HTTPS_PROXY": self.info["proxy_url"], "HTTP_PROXY": self.info["proxy_url"],
+                        "https_proxy": self.info["proxy_url"], "http_proxy": self.info["proxy_url"]})
+        for name in ("NO_PROXY", "no_proxy"):
+            env[name] = LOOPBACK_HOSTS
         return env
+
+    @property
+    def version(self):
+        """The azure-cli version of the az this env runs, as a tuple of ints (``az version``, once per az)."""
+        if self.az_path not in _VERSIONS:
+            release = json.loads(self.az("version", "--output", "json", check=True).stdout)["azure-cli"]
+            _VERSIONS[self.az_path] = tuple(int(part) for part in release.split(".")[:3])
+        return _VERSIONS[self.az_path]
 
     # -- running az ----------------------------------------------------------------------------
     def az(self, *args, input=None, check=False, env=None, timeout=180):  # pylint: disable=redefined-builtin
@@ -158,15 +187,32 @@ class AzEnv:
         if principal.get("secret"):
             # One word: a secret that begins with "-" would otherwise be read by argparse as an option.
             args += ["--password=" + principal["secret"]]
-        else:
+        elif self.version >= CERTIFICATE_OPTION:
             args += ["--certificate", principal["cert_path"]]
+        else:
+            args += ["--password=" + principal["cert_path"]]  # older az: a PEM path given as the password
         return self.az_json(*args)
 
     def login_managed_identity(self, user_assigned=False, by="client_id"):
-        """Real `az login --identity` through the App Service protocol; the MI variables stay in self.env."""
-        self.env["IDENTITY_ENDPOINT"] = self.info["identity_endpoint"]
-        self.env["IDENTITY_HEADER"] = self.info["identity_header"]
+        """Real `az login --identity`; the MI variables stay in self.env (:meth:`use_identity_endpoint`)."""
+        self.use_identity_endpoint()
         return self.az_json("login", "--identity", *self._identity_selector(user_assigned, by))
+
+    def use_identity_endpoint(self, endpoint=None):
+        """Point az's managed identity at the emulator (or at ``endpoint``), in the protocol this az speaks: the
+        App Service one (IDENTITY_ENDPOINT + IDENTITY_HEADER) from 2.73, MSI_ENDPOINT's POST before.
+        Returns the name of the variable that holds the endpoint."""
+        variable = self.identity_endpoint_variable
+        if variable == "IDENTITY_ENDPOINT":
+            self.env["IDENTITY_HEADER"] = self.info["identity_header"]
+        default = self.info["identity_endpoint"] if variable == "IDENTITY_ENDPOINT" else self.info["msi_endpoint"]
+        self.env[variable] = endpoint or default
+        return variable
+
+    @property
+    def identity_endpoint_variable(self):
+        """The variable naming the managed identity endpoint for this az: IDENTITY_ENDPOINT or MSI_ENDPOINT."""
+        return "IDENTITY_ENDPOINT" if self.version >= MSAL_MANAGED_IDENTITY else "MSI_ENDPOINT"
 
     def ci_job_environment(self, ci):
         """The OIDC request variables a job of ``ci`` (github | pipelines) sees, pointing at the emulator."""
@@ -208,14 +254,14 @@ class AzEnv:
         return self.az_json("login", "--identity", *self._identity_selector(user_assigned, by))
 
     def _identity_selector(self, user_assigned, by):
-        """`--client-id X` (or --object-id / --resource-id) naming the user-assigned identity; nothing for the
-        system-assigned one."""
+        """`--client-id X` (or --object-id / --resource-id; `--username X` before az 2.69) naming the user-assigned
+        identity; nothing for the system-assigned one."""
         if not user_assigned:
             return []
         principal = self.identity(USER_ASSIGNED_IDENTITY)
         value = {"client_id": principal["app_id"], "object_id": principal["oids"][principal["home_tenant"]],
                  "resource_id": principal["resource_id"]}[by]
-        return ["--" + by.replace("_", "-"), value]
+        return ["--" + by.replace("_", "-") if self.version >= MI_ID_OPTIONS else "--username", value]
 
     def login_user(self, key="alice", tenant=None):
         """Real `az login --use-device-code`; the emulator approves the code as this user."""

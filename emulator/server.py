@@ -266,11 +266,12 @@ class Listener(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 def tls_context(ca_bundle):
     """A server TLS context with a fresh certificate for 127.0.0.1/localhost, signed by a throwaway test CA
-    whose certificate is written to ``ca_bundle`` (clients trust it through REQUESTS_CA_BUNDLE)."""
+    whose certificate is written to ``ca_bundle`` (clients trust it through REQUESTS_CA_BUNDLE). It also names
+    login.microsoftonline.com, which only the emulator's proxy (emulator.proxy) tunnels to the login listener."""
     import trustme
     ca = trustme.CA(organization_name="devops-token emulator test CA")
     ca.cert_pem.write_to_path(ca_bundle)
-    leaf = ca.issue_cert("127.0.0.1", "localhost", "::1")
+    leaf = ca.issue_cert("127.0.0.1", "localhost", "::1", "login.microsoftonline.com")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     leaf.configure_cert(context)
     return context

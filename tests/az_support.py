@@ -10,6 +10,32 @@ from emulator.constants import DEVOPS_HOSTS
 from emulator.devops import routing
 
 
+UNREACHABLE_IDENTITY_URL = "https://127.0.0.1:9/msi/token"  # a closed loopback port
+# az <= 2.72 reports an unreachable managed identity endpoint itself (auth/adal_authentication.py), in one ERROR
+# line followed by an "Error detail:" line; newer az lets the extension's own message through.
+AZ_OWN_UNREACHABLE_MSI = ("ERROR: Failed to connect to MSI. Please make sure MSI is configured correctly and check "
+                          "the network connection.")
+
+
+def skip_before(env, release, reason):
+    """Skip the calling test, saying why, when the az under test is older than ``release`` (a tuple such as
+    (2, 71, 0)): for what an older az cannot do at all. Never a silent pass."""
+    if env.version < release:
+        import pytest
+        pytest.skip("az %s: %s" % (".".join(map(str, env.version)), reason))
+
+
+def unreachable_identity_endpoint(env):
+    """Extra environment that points this az's managed identity at a closed port, in the variable it reads."""
+    return {env.identity_endpoint_variable: UNREACHABLE_IDENTITY_URL}
+
+
+def unreachable_identity_errors(env, ours):
+    """The ERROR lines expected for an unreachable managed identity endpoint: ``ours`` (a list of lines), or az's
+    own message on az <= 2.72."""
+    return ours if env.identity_endpoint_variable == "IDENTITY_ENDPOINT" else [AZ_OWN_UNREACHABLE_MSI]
+
+
 def claims(token):
     return jwt.decode(token, options={"verify_signature": False})
 

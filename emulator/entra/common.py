@@ -15,6 +15,8 @@ GRANT_MANAGED_IDENTITY = "managed_identity"  # not an OAuth grant: how MI endpoi
 CLIENT_ASSERTION_TYPE_JWT = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 MANAGED_IDENTITY_PATH = "/msi/token"
+MSI_EXTENSION_PATH = "/msi/oauth2/token"
+INSTANCE_DISCOVERY_PATH = "/common/discovery/instance"
 DEVICE_LOGIN_PATH = "/devicelogin"
 NEXT_DEVICE_CODE_USER_PATH = "/_emulator/device-code/next-user"
 MULTI_TENANT_ALIASES = ("organizations", "common")

@@ -1,5 +1,8 @@
 """OpenID Connect discovery of the emulated Entra ID: ``/{tenant}/v2.0/.well-known/openid-configuration`` for
-tenant ids, the tenants' domain names, ``organizations`` and ``common``; and the signing keys."""
+tenant ids, the tenants' domain names, ``organizations`` and ``common``; the signing keys; and the instance
+discovery older MSAL asks the public cloud about the authority."""
+from urllib.parse import urlsplit
+
 from emulator.entra.common import EntraError
 from emulator.server import Response
 
@@ -46,3 +49,38 @@ def openid_configuration(entra, request, segment):
 def keys(entra, request, segment):
     entra.resolve_tenant(segment)
     return Response.json(200, entra.emulator.tokens.jwks())
+
+
+# The public cloud's answer as MSAL ships it for offline use (microsoft-authentication-library-for-js,
+# msal-common src/authority/AuthorityMetadata.ts, instanceDiscoveryMetadata): one group of aliases per cloud.
+PUBLIC_CLOUD_ALIASES = (
+    ("login.microsoftonline.com", "login.windows.net",
+     ("login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net")),
+    ("login.partner.microsoftonline.cn", "login.partner.microsoftonline.cn",
+     ("login.partner.microsoftonline.cn", "login.chinacloudapi.cn")),
+    ("login.microsoftonline.us", "login.microsoftonline.us", ("login.microsoftonline.us", "login.usgovcloudapi.net")),
+)
+
+
+def instance_discovery(entra, request):
+    """``GET /common/discovery/instance?api-version=1.1&authorization_endpoint=https://HOST/TENANT/oauth2/…``.
+
+    MSAL Python before 1.21 (az < 2.54) validates every authority outside its well-known hosts here, on
+    login.microsoftonline.com (msal/authority.py ``_instance_discovery``; the port of the authority is dropped),
+    then reads ``tenant_discovery_endpoint``; after a login it reads ``metadata`` for cache aliases
+    (application.py ``_get_instance_metadata``). Entra answers for the clouds it knows - the emulated one is
+    such a cloud, reached only through the emulator's proxy - and refuses any other host with ``invalid_instance``
+    AADSTS50049 (Learn, MSAL.NET "Custom authority aliases", What is Instance Discovery)."""
+    endpoint = urlsplit(request.arg("authorization_endpoint") or "")
+    own_host = urlsplit(entra.emulator.login_url).hostname
+    groups = PUBLIC_CLOUD_ALIASES + ((own_host, own_host, (own_host,)),)
+    if endpoint.scheme != "https" or not any(endpoint.hostname in aliases for _, _, aliases in groups):
+        raise EntraError(400, "invalid_instance", 50049, "Unknown or invalid instance.")
+    tenant = endpoint.path.strip("/").split("/")[0] or "common"
+    base = entra.emulator.login_url if endpoint.hostname == own_host else "https://" + endpoint.hostname
+    return Response.json(200, {
+        "tenant_discovery_endpoint": f"{base}/{tenant}/v2.0/.well-known/openid-configuration",
+        "api-version": "1.1",
+        "metadata": [{"preferred_network": network, "preferred_cache": cache, "aliases": list(aliases)}
+                     for network, cache, aliases in groups],
+    })

@@ -27,7 +27,7 @@ def imds_token(entra, request):
     if refusal:
         return _refuse(entra, *refusal)
     resource = request.arg("resource")
-    principal = select_managed_identity(entra, request)
+    principal = select_managed_identity(entra, request.arg)
     if principal is None:
         return _refuse(entra, 400, "invalid_request", "Identity not found")
     tenant = principal.home_tenant

@@ -11,8 +11,11 @@ Served on the ``login`` listener, which is the authority host of the emulated cl
   (also reachable over HTTPS, for a harness in another process), or later by
   :meth:`EntraService.approve_device_code` when ``device_code_user`` is None.
 * ``GET /metadata/identity/oauth2/token``: IMDS (:mod:`.imds`), reached through AZURE_POD_IDENTITY_AUTHORITY_HOST.
+* ``GET /common/discovery/instance``: instance discovery, which MSAL before 1.21 asks login.microsoftonline.com
+  (reached through the emulator's proxy, :mod:`emulator.proxy`) about the emulated authority.
 * ``GET /msi/token``: the App Service managed identity protocol (``IDENTITY_ENDPOINT`` +
-  ``IDENTITY_HEADER``), which MSAL's ``ManagedIdentityClient`` uses whatever the URL scheme.
+  ``IDENTITY_HEADER``), which MSAL's ``ManagedIdentityClient`` uses whatever the URL scheme; ``POST
+  /msi/oauth2/token``: the older protocol of ``MSI_ENDPOINT`` (az <= 2.72).
 
 One module per concern: :mod:`.discovery`, :mod:`.grants` (the token endpoint), :mod:`.client_auth`,
 :mod:`.device_code`, :mod:`.managed_identity`, :mod:`.access_tokens` (claims and tokens), :mod:`.common`.
@@ -28,7 +31,8 @@ import time
 import uuid
 
 from emulator.entra import device_code, discovery, grants, imds, managed_identity
-from emulator.entra.common import (DEVICE_LOGIN_PATH, KNOWN_RESOURCES, MANAGED_IDENTITY_PATH, MULTI_TENANT_ALIASES,
+from emulator.entra.common import (DEVICE_LOGIN_PATH, INSTANCE_DISCOVERY_PATH, KNOWN_RESOURCES, MANAGED_IDENTITY_PATH,
+                                   MSI_EXTENSION_PATH, MULTI_TENANT_ALIASES,
                                    NEXT_DEVICE_CODE_USER_PATH, EntraError, trace_headers)
 from emulator.server import Response
 
@@ -62,6 +66,11 @@ class EntraService:  # pylint: disable=too-many-instance-attributes
         self.device_codes = {}              # device code -> DeviceCodeRecord
         self.next_device_code_users = collections.deque()
         self.lock = threading.Lock()
+
+    @property
+    def msi_endpoint(self):
+        """The MSI_ENDPOINT value for the older POST protocol (az <= 2.72, msrestazure)."""
+        return self.emulator.login_url + MSI_EXTENSION_PATH
 
     @property
     def identity_endpoint(self):
@@ -115,10 +124,14 @@ class EntraService:  # pylint: disable=too-many-instance-attributes
         """Route one request of the login listener."""
         path = "/" + "/".join(part for part in request.path.split("/") if part)
         try:
+            if path == INSTANCE_DISCOVERY_PATH and request.method == "GET":
+                return discovery.instance_discovery(self, request)
             if path == MANAGED_IDENTITY_PATH:
                 return managed_identity.managed_identity(self, request)
             if path == imds.IMDS_TOKEN_PATH:
                 return imds.imds_token(self, request)
+            if path == MSI_EXTENSION_PATH:
+                return managed_identity.msi_extension_token(self, request)
             if path == NEXT_DEVICE_CODE_USER_PATH and request.method == "POST":
                 return device_code.queue_device_code_user(self, request)
             if path == DEVICE_LOGIN_PATH:

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from az_support import claims, error_lines, python_az
+from az_support import (claims, error_lines, python_az, unreachable_identity_endpoint,
+                        unreachable_identity_errors)
 from emulator.constants import AZURE_DEVOPS_RESOURCE
 from emulator.directory import SUB_A, SUB_B, TENANT_A, TENANT_B
 
@@ -84,11 +85,10 @@ def test_entra_refusal_shows_the_aadsts_error(sp_env):
 
 
 def test_unreachable_identity_endpoint_is_one_error_line(mi_env):
-    unreachable = {"IDENTITY_ENDPOINT": "https://127.0.0.1:9/msi/token"}
-    ours = mi_env.az("devops-token", "get", env=unreachable)
+    ours = mi_env.az("devops-token", "get", env=unreachable_identity_endpoint(mi_env))
     assert ours.returncode == 1
-    assert error_lines(ours.stderr) == [
-        "ERROR: Cannot reach the Microsoft Entra token service at https://127.0.0.1:9: the connection was refused."]
+    assert error_lines(ours.stderr) == unreachable_identity_errors(mi_env, [
+        "ERROR: Cannot reach the Microsoft Entra token service at https://127.0.0.1:9: the connection was refused."])
     assert "Traceback" not in ours.stderr and ours.stdout == ""
 
 

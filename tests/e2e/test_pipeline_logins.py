@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from az_support import claims, devops_requests
+from az_support import claims, devops_requests, skip_before
+from emulator.azenv import MSAL_MANAGED_IDENTITY
 from emulator.constants import AZURE_DEVOPS_RESOURCE
 from emulator.directory import FEDERATED_APP, TENANT_A
 
@@ -39,9 +40,7 @@ def fed_pipelines_env(ext_template, emulator, tmp_path_factory):
 def msal_managed_identity(ext_template):
     """az reaches IMDS through AZURE_POD_IDENTITY_AUTHORITY_HOST only with msal's ManagedIdentityClient, az's default
     from 2.73; before, msrestazure asks the fixed http://169.254.169.254 (federated-findings §5.2)."""
-    core = ext_template.az_json("version")["azure-cli-core"]
-    if tuple(int(part) for part in core.split(".")[:2]) < (2, 73):
-        pytest.skip("az %s reads no AZURE_POD_IDENTITY_AUTHORITY_HOST" % core)
+    skip_before(ext_template, MSAL_MANAGED_IDENTITY, "no AZURE_POD_IDENTITY_AUTHORITY_HOST before MSAL MI")
 
 
 @pytest.fixture(scope="session")

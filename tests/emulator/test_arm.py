@@ -78,3 +78,12 @@ def test_api_version_is_required(emulator):
     response = _arm(emulator, "/subscriptions", _token(emulator, "ci-bot", TENANT_A), api_version=None)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "MissingApiVersionParameter"
+
+
+def test_metadata_in_the_2015_01_01_format_older_az_registers_from(emulator):
+    # az <= 2.72 (msrestazure azure_cloud.py) asks for this version and needs graphEndpoint in it.
+    metadata = _arm(emulator, "/metadata/endpoints", api_version="2015-01-01").json()
+    assert set(metadata) == {"galleryEndpoint", "graphEndpoint", "portalEndpoint", "authentication"}
+    assert metadata["graphEndpoint"] == "https://graph.windows.net/"
+    assert metadata["authentication"] == {"loginEndpoint": emulator.login_url,
+                                          "audiences": [ARM_RESOURCE, "https://management.azure.com/"]}

@@ -309,3 +309,39 @@ def test_managed_identity_refusals(emulator):
     assert unknown.status_code == 400 and "access_token" not in unknown.json()
     bad_resource = _mi(emulator, resource="https://unknown.example")
     assert bad_resource.status_code == 400 and "AADSTS500011" in bad_resource.json()["message"]
+
+
+# -- managed identity through MSI_ENDPOINT (az <= 2.72, msrestazure get_msi_token) ------------------------------
+def _msi_post(emulator, metadata="true", method="POST", **form):
+    headers = {"Metadata": metadata} if metadata else {}
+    return requests.request(method, emulator.services["login"].msi_endpoint, verify=emulator.ca_bundle, timeout=30,
+                            data=dict({"resource": AZURE_DEVOPS_RESOURCE}, **form), headers=headers)
+
+
+@pytest.mark.parametrize("selector", [None, "client_id", "object_id", "msi_res_id"])
+def test_msi_endpoint_post_protocol(emulator, entra, selector):
+    key = "mi-user" if selector else "mi-system"
+    identity = emulator.directory.principal(key)
+    value = {"client_id": identity.app_id, "object_id": identity.oid(TENANT_A),
+             "msi_res_id": identity.resource_id}.get(selector)
+    before = entra.grant_count(GRANT_MANAGED_IDENTITY, key)
+    body = _msi_post(emulator, **({selector: value} if selector else {})).json()
+    assert set(body) == {"access_token", "expires_in", "expires_on", "not_before", "resource", "token_type"}
+    claims = _claims(body["access_token"])
+    assert body["expires_on"] == str(claims["exp"]) and body["token_type"] == "Bearer"
+    assert (claims["aud"], claims["appid"], claims["xms_mirid"]) == (
+        AZURE_DEVOPS_RESOURCE, identity.app_id, identity.resource_id)
+    assert entra.grant_count(GRANT_MANAGED_IDENTITY, key) == before + 1
+
+
+def test_msi_endpoint_refusals(emulator):
+    no_header = _msi_post(emulator, metadata=None)
+    assert no_header.status_code == 400 and no_header.json()["error_description"] == \
+        "Required metadata header not specified"
+    assert _msi_post(emulator, method="GET").status_code == 405
+    unknown = _msi_post(emulator, client_id="00000000-1111-4000-8000-000000000000")
+    assert unknown.status_code == 400 and unknown.json()["error_description"] == "Identity not found"
+    two = _msi_post(emulator, client_id="a", object_id="b")
+    assert two.status_code == 400 and "access_token" not in two.json()
+    bad_resource = _msi_post(emulator, resource="https://unknown.example")
+    assert bad_resource.status_code == 400 and "AADSTS500011" in bad_resource.json()["error_description"]

@@ -11,7 +11,7 @@ import os
 import pytest
 
 from emulator.devops import model
-from emulator.devops.areas import core
+from emulator.devops.areas import build, core
 from emulator.devops.artifacts import artifact_sha256
 from security_support import (bearer, devops_requests, error_lines, fresh_login, replace_devops_handler, rest_call,
                               timed, warning_lines)
@@ -270,3 +270,37 @@ def test_token_replaced_during_paginate_and_every_page_kept(ext_template, emulat
     assert len(runs) >= 2, "every page went out with the first token: it was never replaced"
     assert len(runs) == len(set(runs)), "an old token was used again after it had been replaced"
     assert seconds < BOUND
+
+
+# -- bodies cut short (issue 14): an error on urllib3 2.x and on the 1.26 of older az alike ----------------------
+# AZ_VERSION=2.45.0 runs these on Debian 12's urllib3 1.26, which reads a body shorter than Content-Length as
+# complete unless the transport asks it to check (azext_devopstoken/_adapter.py).
+def test_json_body_shorter_than_its_content_length_is_an_error(sp_env, emulator, devops):
+    devops.add_fault("reset", path="/_apis/projects$", count=None, after_bytes=1500)
+    result = rest_call(sp_env, emulator, "--path", "_apis/projects", "-o", "json", "--max-retries", "1")
+    assert result.returncode == 1 and result.stdout == ""
+    assert one_error(result).startswith("ERROR: Cannot reach Azure DevOps")
+    assert "does not parse" not in result.stderr
+    assert len(devops_requests(emulator, "/_apis/projects")) == 2  # cut, retried once, cut again
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_download_cut_short_exits_1_and_leaves_no_file(sp_env, emulator, devops, monkeypatch, tmp_path, framing):
+    devops.set_artifact_size(3 * 1024 * 1024)
+    if framing == "chunked":  # the same body without Content-Length: chunked, cut before its last chunk
+        original = build.build_artifacts
+
+        def chunked_and_cut(call):
+            response = original(call)
+            response.headers = [(k, v) for k, v in response.headers if k.lower() != "content-length"]
+            response.reset_after_bytes = 500_000
+            return response
+        replace_devops_handler(monkeypatch, original, chunked_and_cut)
+    else:
+        devops.add_fault("reset", path="/artifacts$", count=None, after_bytes=500_000)
+    target = tmp_path / "drop.zip"
+    result = rest_call(sp_env, emulator, *ARTIFACT, "--output-file", str(target), "--max-retries", "1")
+    assert result.returncode == 1, result.stderr
+    assert one_error(result).startswith("ERROR: Cannot reach Azure DevOps")
+    assert os.listdir(tmp_path) == []  # neither the file nor a partial one
+    assert len(devops_requests(emulator, "/artifacts")) == 2

@@ -14,6 +14,7 @@ import re
 import pytest
 
 from emulator.directory import TENANT_A, TENANT_B
+from az_support import unreachable_identity_endpoint
 from security_support import az_binary
 
 # az's own credential stores hold tokens and the service principal's secret by design (that is what `az login`
@@ -59,8 +60,8 @@ RUNS = [
     Run("get-user-org-of-other-tenant", "user", GET + ["--org", "{org:fabrikam}"], shows='"tenant": "%s"' % TENANT_B),
     Run("get-sp-refused-by-entra", "sp", GET + ["--tenant", TENANT_B], 1, "AADSTS700016"),
     Run("get-not-logged-in", "fresh", GET, 1, "Please run 'az login'"),
-    Run("get-mi-endpoint-unreachable", "mi", GET, 1, "Cannot reach the Microsoft Entra token service",
-        {"IDENTITY_ENDPOINT": "https://127.0.0.1:9/msi/token"}),
+    Run("get-mi-endpoint-unreachable", "mi", GET, 1,  # the extension's message, or az <= 2.72's own
+        "Cannot reach the Microsoft Entra token service|Failed to connect to MSI", unreachable_identity_endpoint),
     Run("list", "sp", call("--path", "_apis/projects"), shows='"count": 100'),
     Run("list-cert", "cert", call("--path", "_apis/projects", *COUNT), shows="^100$"),
     Run("list-mi", "mi", call("--path", "_apis/projects", *COUNT), shows="^100$"),
@@ -111,7 +112,8 @@ def _fill(arg, emulator, out_dir, token):
 
 def _execute(run, env, emulator, out_dir, token=None):
     args = [_fill(a, emulator, out_dir, token) for a in run.args] + ["--debug"]
-    result = az_binary(env, *args, extra_env=run.extra_env)
+    extra_env = run.extra_env(env) if callable(run.extra_env) else run.extra_env
+    result = az_binary(env, *args, extra_env=extra_env)
     return {"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
 
 
