@@ -15,7 +15,7 @@ from emulator.entra.ci_oidc import CiOidcService
 from emulator.entra.service import EntraService
 from emulator.other import OtherHostService
 from emulator.proxy import LoopbackProxy
-from emulator.server import HOST, Listener, RequestLog, tls_context
+from emulator.server import HOST, Listener, RequestLog, StopsByItself, tls_context
 from emulator.tokens import TokenIssuer
 
 OTHER_HOST = "localhost"   # the "other" listener answers on another host name, for containment tests
@@ -24,7 +24,7 @@ OTHER_HOST = "localhost"   # the "other" listener answers on another host name, 
 PROXIED_HOSTS = {"login.microsoftonline.com:443": "login"}
 
 
-class Emulator:
+class Emulator(StopsByItself):
     """Starts the listeners and services; stops by itself after ``max_seconds`` or ``max_requests``."""
 
     def __init__(self, workdir, max_seconds=900, max_requests=200_000, token_lifetime=3600):
@@ -72,31 +72,10 @@ class Emulator:
     def _port(self, listener):
         return next(server.server_address[1] for server in self._servers if server.listener == listener)
 
-    def stop_soon(self, reason):
-        """Stop from any thread, including a handler thread (shutdown() would deadlock there)."""
-        threading.Thread(target=self.stop, args=(reason,), daemon=True).start()
-
-    def stop(self, reason="stopped by owner"):
-        if self._stopped.is_set():
-            return
-        self.stop_reason = reason
-        self._stopped.set()
+    def _close(self):
         for server in self._servers:
             server.shutdown()
             server.server_close()
-
-    def wait(self, timeout=None):
-        return self._stopped.wait(timeout)
-
-    @property
-    def stopped(self):
-        return self._stopped.is_set()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     # -- addresses -----------------------------------------------------------------------------
     @property

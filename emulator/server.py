@@ -275,3 +275,36 @@ def tls_context(ca_bundle):
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     leaf.configure_cert(context)
     return context
+
+
+class StopsByItself:
+    """The lifecycle shared by the emulator and the tests' hostile server: ``start()`` (the subclass's), stop once
+    with a reason (from any thread), wait for it, and use as a context manager. Subclasses set ``_stopped`` (a
+    threading.Event) and ``stop_reason`` and close their sockets in ``_close()``."""
+
+    def stop_soon(self, reason):
+        """Stop from any thread, including a handler thread (shutdown() would deadlock there)."""
+        threading.Thread(target=self.stop, args=(reason,), daemon=True).start()
+
+    def stop(self, reason="stopped by owner"):
+        if self._stopped.is_set():
+            return
+        self.stop_reason = reason
+        self._stopped.set()
+        self._close()
+
+    def _close(self):
+        raise NotImplementedError
+
+    def wait(self, timeout=None):
+        return self._stopped.wait(timeout)
+
+    @property
+    def stopped(self):
+        return self._stopped.is_set()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -21,6 +21,8 @@ import time
 import zlib
 from urllib.parse import parse_qs, urlsplit
 
+from emulator.server import StopsByItself
+
 HOST = "127.0.0.1"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 ESCAPES = "\x1b]0;owned\x07\x1b[2J\x1b[31mred\x1b[0m\r\x08\x00bell\x07 \u202eevil"
@@ -37,7 +39,7 @@ def error_body(message, type_key="VssServiceException"):
             "eventId": 3000}
 
 
-class HostileServer:  # pylint: disable=too-many-instance-attributes
+class HostileServer(StopsByItself):  # pylint: disable=too-many-instance-attributes
     """``with HostileServer() as server: server.url('trickle-body')``; ``server.ca_bundle`` for REQUESTS_CA_BUNDLE."""
 
     def __init__(self, cert_file=None, key_file=None, ca_bundle=None, max_seconds=120, max_requests=500,
@@ -79,29 +81,9 @@ class HostileServer:  # pylint: disable=too-many-instance-attributes
         timer.start()
         return self
 
-    def stop_soon(self, reason):
-        threading.Thread(target=self.stop, args=(reason,), daemon=True).start()
-
-    def stop(self, reason="stopped by owner"):
-        if self._stopped.is_set():
-            return
-        self.stop_reason = reason
-        self._stopped.set()
+    def _close(self):
         self._server.shutdown()
         self._server.server_close()
-
-    @property
-    def stopped(self):
-        return self._stopped.is_set()
-
-    def wait(self, timeout=None):
-        return self._stopped.wait(timeout)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     # -- addresses ----------------------------------------------------------------------------------------
     @property
