@@ -36,13 +36,15 @@ _SKIPPED = object()
 
 
 class RequestFailed(Exception):
-    """What ``send`` raises when no usable answer arrived (connection failure, sign-in page, retries
-    exhausted): ``status`` is the HTTP status when there was one, ``body`` the answer's body."""
+    """What ``send`` raises when no usable answer arrived: ``kind`` 'network' (connection failure, retries
+    exhausted) or 'auth' (401, sign-in page); ``status`` is the HTTP status when there was one, ``body`` the
+    answer's body."""
 
-    def __init__(self, message, status=None, body=None):
+    def __init__(self, message, status=None, body=None, kind='network'):
         super().__init__(message)
         self.status = status
         self.body = body
+        self.kind = kind
 
 
 def run_batch(lines, send, out, prepare=None, parallel=DEFAULT_PARALLEL, stop_on_error=False, gate=None,
@@ -244,7 +246,7 @@ class _Batch:  # pylint: disable=too-many-instance-attributes
         try:
             status, headers, body = self._send(prepared)
         except RequestFailed as ex:
-            return _failure(request, ex, 'network', ex.status, ex.body)
+            return _failure(request, ex, ex.kind, ex.status, ex.body)
         except Exception as ex:  # pylint: disable=broad-except
             return _failure(request, *_send_failure(ex))
         finally:

@@ -123,10 +123,10 @@ def send(client, spec):
         if response.status_code == 401:
             token = client.tokens.token if client.tokens else None
             raise RequestFailed(str(_errors.unauthorized_error(response, token, client.organization.url)),
-                                status=401, body=body)
-        if _errors.is_sign_in_page(response):
+                                status=401, body=body, kind='auth')
+        if _errors.is_sign_in_page(response):  # the page itself is not kept: it is HTML meant for a browser
             raise RequestFailed(str(_errors.sign_in_page_error(client.organization.url)),
-                                status=response.status_code)
+                                status=response.status_code, kind='auth')
         if response.is_redirect:
             raise RequestFailed('Azure DevOps redirected more than %d times; last Location: %s'
                                 % (MAX_REDIRECTS, response.headers.get('Location')), status=response.status_code)

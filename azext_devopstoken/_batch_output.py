@@ -4,12 +4,13 @@ Result lines (keys in this order; ``id`` only when the input line had one, copie
 
 - success (2xx): ``{"index": 3, "id": "a", "status": 200, "body": <parsed JSON, text, or null when empty>}``
 - failure: ``{"index": 3, "id": "a", "status": <HTTP status or null>, "error": "<one line>",
-  "errorKind": "input|refused|http|network|internal", "body": <the server's error body, HTTP errors only>}``
+  "errorKind": "input|refused|http|auth|network|internal", "body": <the server's error body, HTTP and auth errors>}``
 
 ``errorKind``: ``input`` the line is not a request; ``refused`` a rule of `devops-rest call` refused it before
 sending (bad placeholder, a URL off the organization, ...); ``http`` the service answered a non-2xx status;
-``network`` no usable answer (connection failure, sign-in page, retries exhausted); ``internal`` a bug (logged
-with --debug).
+``auth`` the service refused the identity (401, or a 203 sign-in page): retrying will not help, the login must
+change; ``network`` no usable answer (connection failure, retries exhausted); ``internal`` a bug (logged with
+--debug).
 """
 import json
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any, Optional
 
 from azext_devopstoken._batch_input import NO_ID
 
-ERROR_KINDS = ('input', 'refused', 'http', 'network', 'internal')
+ERROR_KINDS = ('input', 'refused', 'http', 'auth', 'network', 'internal')
 
 
 @dataclass
@@ -43,7 +44,7 @@ class Result:
             return document
         document['error'] = self.error
         document['errorKind'] = self.error_kind
-        if self.error_kind == 'http':
+        if self.error_kind in ('http', 'auth'):
             document['body'] = self.body
         return document
 

@@ -118,7 +118,7 @@ long-summary: >
     sent as application/json-patch+json). One token and --parallel kept-alive connections serve the whole batch.
     Output: one JSON line per input line, in input order, written as soon as it and all lines before it are
     done: {"index": <0-based line number>, "id": <copied>, "status": 200, "body": <JSON or text>}. Failures
-    carry "error", "errorKind" (input, refused, http, network, internal) and, for HTTP errors, the server's
+    carry "error", "errorKind" (input, refused, http, auth, network, internal) and, for HTTP errors, the server's
     body; the other lines still run, unless --stop-on-error. Blank lines are skipped (indexes keep counting).
     Exit code 0 only when every request succeeded. Throttling (429, or Retry-After on a delayed answer)
     pauses every worker; a nearly used-up rate limit (X-RateLimit-Remaining) slows the batch down.

@@ -139,3 +139,17 @@ def test_bad_options_are_one_error_and_nothing_sent(az, emu, devops, tokens, tmp
     (line,) = result.error_lines
     assert fragment in line, line
     assert result.stdout == "" and devops_requests(emu, probes=True) == [] and tokens.calls == []
+
+
+def test_a_refused_identity_is_an_auth_error_on_its_line_with_the_service_answer(az, emu, devops, tokens, tmp_path):
+    # northwind does not count the token's identity among its members: every line gets the service's 401.
+    lines = [{"id": "a", "path": "_apis/projects"}, {"id": "b", "method": "PATCH", "path": "_apis/projects/x",
+                                                     "body": {"description": "x"}}]
+    result = az("devops-rest", "batch", "--org", emu.org_url("northwind"), "--input", write_lines(tmp_path, lines))
+    assert result.exit_code == 1
+    first, second = results_of(result)
+    for line in (first, second):
+        assert line["status"] == 401 and line["errorKind"] == "auth", line
+        assert "TF40" in line["error"] and line["body"]["typeKey"] == "UnauthorizedRequestException"
+    assert result.error_lines == ["ERROR: 2 lines: 0 succeeded, 2 failed."]
+    assert len(tokens.calls) == 1  # a refused identity is not asked for a token again per line
