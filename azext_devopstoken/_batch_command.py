@@ -4,11 +4,16 @@ of kept-alive connections between the workers.
 """
 import json
 import os
+import re
 import sys
+from dataclasses import dataclass
+from typing import Optional
 
 from azure.cli.core.azclierror import FileOperationError, InvalidArgumentValueError
 from knack.log import get_logger
 from requests.structures import CaseInsensitiveDict
+
+from azext_devopstoken._request import CallSpec
 
 logger = get_logger(__name__)
 
@@ -33,12 +38,20 @@ def run(cli_ctx, options):
         transport.on_retry = lambda response: gate.observe(response.status_code, response.headers)
         tokens = TokenSource(cli_ctx, organization, transport, tenant=options.tenant)
         tokens.authorization()  # once, up front: a login problem is one ERROR, not one per line
-        client = DevOpsClient(organization, tokens, transport)
-        summary = run_batch(lines, lambda spec: send(client, spec), sys.stdout,
-                            prepare=lambda request: prepare(organization, project, request),
+        send_line, prepare_line = _line_steps(cli_ctx, DevOpsClient(organization, tokens, transport), project)
+        summary = run_batch(lines, send_line, sys.stdout, prepare=prepare_line,
                             parallel=options.parallel, stop_on_error=options.stop_on_error, gate=gate,
                             progress=TerminalProgress(cli_ctx))
     return finish(summary)
+
+
+def _line_steps(cli_ctx, client, project):
+    """(send, prepare) for each line, sharing the client and the location tables of api-version negotiation."""
+    from azext_devopstoken._negotiate import LocationTables
+    from azext_devopstoken._versions import LocationCache
+    tables = LocationTables(LocationCache(cli_ctx.config.config_dir))
+    return (lambda spec: send(client, spec, tables),
+            lambda request: prepare(client.organization, project, request, tables))
 
 
 def check_options(options):
@@ -90,10 +103,17 @@ def _share_connections(transport, parallel):
     watch_connections(transport.session)
 
 
-def prepare(organization, project, line):
-    """A batch line through `devops-rest call`'s planning rules; an az error refuses the line."""
+@dataclass
+class LineSpec(CallSpec):
+    """A batch line's request, and whether its api-version is devops-token's to negotiate (see _negotiate)."""
+    version_base: Optional[str] = None   # None: the line gave its api-version (or the route takes none)
+
+
+def prepare(organization, project, line, tables=None):
+    """A batch line through `devops-rest call`'s planning rules; an az error refuses the line. The api-version
+    is 7.1 unless the line gives one, or what location data known to ``tables`` says for the route."""
     from azext_devopstoken._call import Target, request_target
-    from azext_devopstoken._request import CallSpec, encode_body, is_json_type
+    from azext_devopstoken._request import encode_body, is_json_type
     headers = CaseInsensitiveDict(line.headers)
     content_type = headers.get('Content-Type')
     placeholders = {'project': project, 'organization': organization.name, 'team': None}
@@ -106,16 +126,44 @@ def prepare(organization, project, line):
         body, content_type = encode_body(json.dumps(line.body), content_type)
     if content_type:
         headers['Content-Type'] = content_type
-    return CallSpec(line.method, url, params, headers, body)
+    spec = LineSpec(line.method, url, params, headers, body)
+    if tables is not None and _negotiable(line, url, headers):
+        _preselect_version(organization, spec, tables)
+    return spec
 
 
-def send(client, spec):
-    """``(status, headers, body)`` of the answer, any status; RequestFailed when there is no usable one."""
+def _negotiable(line, url, headers):
+    from azext_devopstoken._request import has_api_version, takes_api_version
+    return takes_api_version(url) and not has_api_version(line.query, headers) and \
+        not re.search(r'[?&]api-version=', line.path, re.I)
+
+
+def _preselect_version(organization, spec, tables):
+    """The version location data already known says for this route (no request); 7.1 otherwise."""
+    from azext_devopstoken import _versions
+    from azext_devopstoken._call import version_base_of
+    from azext_devopstoken._negotiate import current_version, with_version
+    spec.version_base = version_base_of(organization, spec.url, [])
+    version, source = _versions.cached_choice(tables.entry(spec.version_base),
+                                              _versions.sub_path_of(spec.url, spec.version_base),
+                                              current_version(spec.params) or _versions.DEFAULT_API_VERSION)
+    if source != 'default':
+        spec.params = with_version(spec.params, version)
+
+
+def send(client, spec, tables=None):
+    """``(status, headers, body)`` of the answer, any status; RequestFailed when there is no usable one. A
+    line whose api-version devops-token chose is sent again with another one if the service refuses it."""
     from azext_devopstoken import _errors
     from azext_devopstoken._batch import RequestFailed
     from azext_devopstoken._http import GaveUp, MAX_REDIRECTS
+    from azext_devopstoken._negotiate import VersionedSender
+    sender = client.send_any
+    if tables is not None and getattr(spec, 'version_base', None):
+        sender = VersionedSender(client, tables.cache, spec.version_base, True, raw=client.send_any,
+                                 tables=tables).send_any
     try:
-        response = client.send_any(spec.method, spec.url, spec.params, spec.headers, spec.body)
+        response = sender(spec.method, spec.url, spec.params, spec.headers, spec.body)
     except GaveUp as ex:
         raise RequestFailed(str(_errors.devops_unreachable(ex.cause, ex.attempts)))
     with response:

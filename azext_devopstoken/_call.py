@@ -144,7 +144,7 @@ def plan(cli_ctx, options, transport):
         headers['Content-Type'] = content_type  # replaces a Content-Type given in any casing
     the_plan = Plan(organization, CallSpec(default_method(options), url, params, headers, body), output_file,
                     extra_bases, note)
-    the_plan.version_base = _version_base(organization, url, extra_bases)
+    the_plan.version_base = version_base_of(organization, url, extra_bases)
     the_plan.auto_version = _request.takes_api_version(url) and not (
         options.api_version or _request.has_api_version(wanted.params, headers)
         or re.search(r'[?&]api-version=', options.path, re.I))
@@ -153,7 +153,7 @@ def plan(cli_ctx, options, transport):
     return the_plan
 
 
-def _version_base(organization, url, extra_bases):
+def version_base_of(organization, url, extra_bases):
     """The base URL whose location data covers ``url``: a service host looked up for it, else the organization
     URL on its own host, else the first path segment of the URL's host (https://vssps.dev.azure.com/{org})."""
     from urllib.parse import urlsplit

@@ -114,7 +114,7 @@ long-summary: >
     --input has one JSON request per line: {"method": "PATCH", "path": "{project}/_apis/wit/workitems/42",
     "query": {"$expand": "all"}, "headers": {...}, "body": <JSON>, "id": <anything>}. Only "path" is required
     (method defaults to GET); each path follows the rules of `az devops-rest call --path` ({project} and
-    {organization}, api-version 7.1 unless given, full URLs only on the organization, a JSON Patch array body
+    {organization}, api-version 7.1 unless given, another one when the service refuses 7.1, full URLs only on the organization, a JSON Patch array body
     sent as application/json-patch+json). One token and --parallel kept-alive connections serve the whole batch.
     Output: one JSON line per input line, in input order, written as soon as it and all lines before it are
     done: {"index": <0-based line number>, "id": <copied>, "status": 200, "body": <JSON or text>}. Failures

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from typing import Optional
@@ -170,7 +171,7 @@ class LocationCache:
         path = self._path(base)
         try:
             os.makedirs(self.directory, exist_ok=True)
-            temporary = '%s.%d.tmp' % (path, os.getpid())
+            temporary = '%s.%d.%d.tmp' % (path, os.getpid(), threading.get_ident())  # batch workers write too
             with open(temporary, 'w', encoding='utf-8') as handle:
                 json.dump(entry, handle)
             os.replace(temporary, path)

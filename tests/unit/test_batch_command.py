@@ -153,3 +153,36 @@ def test_a_refused_identity_is_an_auth_error_on_its_line_with_the_service_answer
         assert "TF40" in line["error"] and line["body"]["typeKey"] == "UnauthorizedRequestException"
     assert result.error_lines == ["ERROR: 2 lines: 0 succeeded, 2 failed."]
     assert len(tokens.calls) == 1  # a refused identity is not asked for a token again per line
+
+
+def test_a_refused_api_version_is_negotiated_once_for_the_whole_batch(az, emu, devops, tokens, tmp_path):
+    import os
+    import shutil
+    shutil.rmtree(os.path.join(os.environ["AZURE_CONFIG_DIR"], "devops-token", "locations"), ignore_errors=True)
+    # connectionData is preview-only (see tests/e2e/test_api_version.py): 7.1 is refused, 7.1-preview answers.
+    lines = [{"id": n, "path": "_apis/connectionData"} for n in range(5)]
+    lines.append({"id": "mine", "path": "_apis/connectionData", "query": {"api-version": "7.1"}})
+    result = az("devops-rest", "batch", "--org", emu.org_url("contoso"), "--input", write_lines(tmp_path, lines),
+                "--parallel", "1")
+    results = results_of(result)
+    assert [r["status"] for r in results[:5]] == [200] * 5, results
+    assert all(r["body"]["authenticatedUser"] for r in results[:5])
+    assert results[5]["status"] == 400 and results[5]["errorKind"] == "http"  # its own api-version: as given
+    sent = [(e["method"], e["query"].get("api-version", [None])[0]) for e in devops_requests(emu)]
+    assert sent == [("GET", "7.1"), ("OPTIONS", None), ("GET", "7.1-preview")] + [("GET", "7.1-preview")] * 4 + \
+        [("GET", "7.1")]
+
+
+def test_workers_refused_at_once_share_one_location_table(az, emu, devops, tokens, tmp_path):
+    import os
+    import shutil
+    shutil.rmtree(os.path.join(os.environ["AZURE_CONFIG_DIR"], "devops-token", "locations"), ignore_errors=True)
+    lines = [{"path": "_apis/connectionData"} for _ in range(20)]
+    result = az("devops-rest", "batch", "--org", emu.org_url("contoso"), "--input", write_lines(tmp_path, lines),
+                "--parallel", "4")
+    assert result.exit_code == 0, result
+    sent = devops_requests(emu)
+    assert [e["method"] for e in sent].count("OPTIONS") == 1
+    refused = [e for e in sent if e["method"] == "GET" and e["query"]["api-version"] == ["7.1"]]
+    assert 1 <= len(refused) <= 4  # only lines already in flight when the first refusal came back
+    assert len(sent) == 20 + len(refused) + 1
