@@ -25,7 +25,7 @@ def run(cli_ctx, options):
     from azext_devopstoken import _org
     from azext_devopstoken._batch import TerminalProgress, run_batch
     from azext_devopstoken._batch_gate import ThrottleGate
-    from azext_devopstoken._call import check_transport_numbers, new_transport
+    from azext_devopstoken._call import check_transport_numbers, new_transport, pat_source
     from azext_devopstoken._client import DevOpsClient, TokenSource
     check_options(options)
     check_transport_numbers(options)
@@ -36,7 +36,9 @@ def run(cli_ctx, options):
         _share_connections(transport, options.parallel)
         # The transport retries 429/503 itself: the gate hears of them before it sleeps, to hold the others.
         transport.on_retry = lambda response: gate.observe(response.status_code, response.headers)
-        tokens = TokenSource(cli_ctx, organization, transport, tenant=options.tenant)
+        # An Azure DevOps Server collection gets AZURE_DEVOPS_EXT_PAT, as in `call`; anything else the Entra token.
+        tokens = pat_source(cli_ctx, organization) or \
+            TokenSource(cli_ctx, organization, transport, tenant=options.tenant)
         tokens.authorization()  # once, up front: a login problem is one ERROR, not one per line
         send_line, prepare_line = _line_steps(cli_ctx, DevOpsClient(organization, tokens, transport), project)
         summary = run_batch(lines, send_line, sys.stdout, prepare=prepare_line,

@@ -48,7 +48,7 @@ def run(cli_ctx, options):
         with _closing_body(the_plan.spec):
             tokens = None
             if not the_plan.spec.user_authorization:
-                tokens = _pat_source(cli_ctx, the_plan.organization) or TokenSource(
+                tokens = pat_source(cli_ctx, the_plan.organization) or TokenSource(
                     cli_ctx, the_plan.organization, transport, tenant=options.tenant)
             client = DevOpsClient(the_plan.organization, tokens, transport, the_plan.extra_bases,
                                   may_receive_token=lambda url: may_receive_token(cli_ctx, url))
@@ -82,7 +82,7 @@ def versioned(cli_ctx, the_plan, client):
                            the_plan.organization.url, the_plan.auto_version)
 
 
-def _pat_source(cli_ctx, organization):
+def pat_source(cli_ctx, organization):
     """AZURE_DEVOPS_EXT_PAT for a host that gets no Entra token (Azure DevOps Server), else None."""
     from azext_devopstoken._credentials import PatSource, environment_pat
     pat = environment_pat(cli_ctx, organization)

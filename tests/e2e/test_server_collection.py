@@ -3,6 +3,8 @@ empty user name and never the Entra token, api-version negotiated down to the se
 collection URL when resource areas are empty."""
 import base64
 import json
+import os
+import shutil
 
 from az_support import error_lines
 
@@ -65,3 +67,34 @@ def test_dry_run_shows_the_pat_redacted(sp_env, emulator, devops):
     shown = json.loads(result.stdout)
     assert shown["headers"]["Authorization"] == "Basic <redacted: AZURE_DEVOPS_EXT_PAT>" and shown["token"] is None
     assert PAT not in result.stdout and emulator.log.entries() == []
+
+
+def test_batch_on_a_server_sends_the_pat_and_negotiates_once(sp_env, emulator, devops, tmp_path):
+    _server(emulator, devops)
+    shutil.rmtree(os.path.join(sp_env.config_dir, "devops-token", "locations"), ignore_errors=True)
+    requests_file = tmp_path / "requests.jsonl"
+    requests_file.write_text("".join(json.dumps({"id": n, "path": "_apis/projects", "query": {"$top": 5}}) + "\n"
+                                     for n in range(6)))
+    result = sp_env.az("devops-rest", "batch", "--org", emulator.server_url, "--input", str(requests_file),
+                       "--parallel", "1", env={"AZURE_DEVOPS_EXT_PAT": PAT})
+    assert result.returncode == 0, result.stderr
+    results = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["id"], r["status"], r["body"]["count"]) for r in results] == [(n, 200, 5) for n in range(6)]
+    entries = _server_requests(emulator)
+    assert [(e["method"], e["status"]) for e in entries] == [("GET", 400), ("OPTIONS", 200)] + [("GET", 200)] * 6
+    assert {e["query"]["api-version"][0] for e in entries if e["status"] == 200 and e["method"] == "GET"} == {"7.0"}
+    expected = "Basic " + base64.b64encode((":" + PAT).encode()).decode()
+    assert {e["headers"]["authorization"] for e in entries} == {expected}
+    assert [e for e in emulator.log.entries() if e["listener"] != "server"] == []  # no token asked, no probe
+    assert PAT not in result.stderr
+
+
+def test_batch_on_a_server_without_a_pat_is_refused_before_anything_is_sent(sp_env, emulator, devops, tmp_path):
+    _server(emulator, devops)
+    requests_file = tmp_path / "requests.jsonl"
+    requests_file.write_text(json.dumps({"path": "_apis/projects"}) + "\n")
+    result = sp_env.az("devops-rest", "batch", "--org", emulator.server_url, "--input", str(requests_file))
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert "AZURE_DEVOPS_EXT_PAT" in line or "trusted_hosts" in line
+    assert emulator.log.entries() == []
