@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from typing import Optional
 
-from azure.cli.core.azclierror import FileOperationError, InvalidArgumentValueError
+from azure.cli.core.azclierror import FileOperationError
 from knack.log import get_logger
 from requests.structures import CaseInsensitiveDict
 
@@ -17,12 +17,11 @@ from azext_devopstoken._request import CallSpec
 
 logger = get_logger(__name__)
 
-MAX_PARALLEL = 32
-
 
 def run(cli_ctx, options):
     """Run the batch; results go to stdout as they come. Returns None, or raises when a line failed."""
     from azext_devopstoken import _org
+    from azext_devopstoken._adapter import mount_pool
     from azext_devopstoken._batch import TerminalProgress, run_batch
     from azext_devopstoken._batch_gate import ThrottleGate
     from azext_devopstoken._call import check_transport_numbers, new_transport, pat_source
@@ -33,7 +32,7 @@ def run(cli_ctx, options):
     project = _org.resolve_project(cli_ctx, options.project)
     gate = ThrottleGate(options.parallel)
     with open_input(options.input) as lines, new_transport(options) as transport:
-        _share_connections(transport, options.parallel)
+        mount_pool(transport.session, options.parallel)
         # The transport retries 429/503 itself: the gate hears of them before it sleeps, to hold the others.
         transport.on_retry = lambda response: gate.observe(response.status_code, response.headers)
         # An Azure DevOps Server collection gets AZURE_DEVOPS_EXT_PAT, as in `call`; anything else the Entra token.
@@ -57,9 +56,8 @@ def _line_steps(cli_ctx, client, project):
 
 
 def check_options(options):
-    if not 1 <= options.parallel <= MAX_PARALLEL:
-        raise InvalidArgumentValueError('--parallel must be between 1 and %d; got %s.'
-                                        % (MAX_PARALLEL, options.parallel))
+    from azext_devopstoken._options import check_parallel
+    check_parallel(options.parallel)
     name = options.input
     if name == '-' or os.path.isfile(name):
         return
@@ -93,16 +91,6 @@ class _Unclosed:
 
     def __exit__(self, *exc_info):
         return False
-
-
-def _share_connections(transport, parallel):
-    """A pool of ``parallel`` kept-alive connections per host: requests' default (10) would open and drop
-    connections beyond 10, and a smaller one would make the workers wait for each other. Same adapter as every
-    Transport (lengths enforced) and the same deadline watch."""
-    from azext_devopstoken._adapter import LengthEnforcingAdapter
-    from azext_devopstoken._deadline import watch_connections
-    transport.session.mount('https://', LengthEnforcingAdapter(pool_connections=4, pool_maxsize=parallel))
-    watch_connections(transport.session)
 
 
 @dataclass
