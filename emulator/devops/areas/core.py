@@ -28,6 +28,12 @@ def org_home(call):
 
 
 def list_projects(call):
+    """Projects, paged by ``$top``/``$skip`` or by ``continuationToken``: an integer, "Pointer that shows how many
+    projects already been fetched" (vsts-rest-api-specs core/7.1/core.json, Projects_List). The service answers it
+    in ``x-ms-continuationtoken`` while more remain (the Node SDK's getProjects returns a PagedList whose
+    continuationToken comes from that header, CoreApi.ts; the python SDK 5.1's GetProjectsResponseValue too), so
+    with ``$top=5`` the tokens are 5, 10, ... The default page size without ``$top`` is the emulator's choice (100):
+    the specs do not give one."""
     projects = call.projects()
     top = call.int_arg("$top", 100, minimum=1)
     token = call.arg("continuationToken")
