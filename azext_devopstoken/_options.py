@@ -56,6 +56,7 @@ def check_parallel(parallel):
         from azure.cli.core.azclierror import InvalidArgumentValueError
         raise InvalidArgumentValueError('--parallel must be between 1 and %d; got %s.' % (MAX_PARALLEL, parallel))
 
+
 # The options `devops-rest batch` shares with `call`: the same fields (names, types, defaults), help and spellings.
 SHARED_WITH_BATCH = ('organization', 'project', 'tenant', 'timeout', 'max_retries', 'max_retry_wait')
 

@@ -141,4 +141,3 @@ class Prefetcher:
 
 def _key(url, params):
     return url, None if params is None else tuple(params)
-
