@@ -29,5 +29,7 @@ def mount_pool(session, connections):
     is full, discarding connection"), and a smaller pool would make the threads wait for each other. The same
     adapter as every Transport (lengths enforced) and the same deadline watch."""
     from azext_devopstoken._deadline import watch_connections
-    session.mount('https://', LengthEnforcingAdapter(pool_connections=4, pool_maxsize=connections))
+    adapter = LengthEnforcingAdapter(pool_connections=4, pool_maxsize=connections)
+    session.mount('https://', adapter)
+    session.mount('http://', adapter)
     watch_connections(session)

@@ -96,7 +96,7 @@ class _Walk:
 
     def take(self, response, content, params):
         """Merge the page fetched with ``params``; False when no page is to follow."""
-        from azext_devopstoken._paging import items_key, next_page
+        from azext_devopstoken._paging import next_page, page_items
         document = _page_document(response, content)
         if self.skip_params and self.skipping.repeats(document):
             logger.warning('--paginate: the server answered $skip with a page seen before; stopping.')
@@ -109,9 +109,7 @@ class _Walk:
         self.empty_run = 0 if len(self.merger.items) > before else self.empty_run + 1
         self.skipping.active = self.skipping.active and not self.following and self.spec.method == 'GET'
         self.skip_params = self.skipping.next_params(document, params) if params is not None else None
-        key = items_key(document)
-        self.counting.observe(None if self.following.link else self.following.token,
-                              len(document[key] if key else document) if key is not None else 0)
+        self.counting.observe(None if self.following.link else self.following.token, len(page_items(document)))
         if not (self.following or self.skip_params) or self.merger.full:
             return False
         if _should_stop(self.options, self.merger, self.following, self.seen, self.empty_run):

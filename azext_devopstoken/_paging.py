@@ -42,6 +42,14 @@ def items_key(document):
     return None
 
 
+def page_items(document):
+    """The items of a list page (a top-level array, or the list under its items key); [] for any other document."""
+    key = items_key(document)
+    if key is None:
+        return []
+    return document if key == '' else document[key]
+
+
 def next_page(headers, document):
     """The continuation of a page, from its headers (any casing: requests' are case-insensitive) or body."""
     token = (headers.get(CONTINUATION_HEADER) or '').strip()
