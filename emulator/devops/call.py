@@ -86,10 +86,18 @@ def decode_token(token, prefix):
         raise bad_token(token) from ex
 
 
-def numeric_token(token):
+def integer_token(token):
     """An integer continuation token, as the projects and releases lists define theirs (vsts-rest-api-specs
     core/7.1/core.json Projects_List: continuationToken "type": "integer", "Pointer that shows how many projects
     already been fetched"; release/7.1/release.json Releases_List: "type": "integer"): digits only."""
     if not re.fullmatch(r"[0-9]+", token):
         raise bad_token(token)
     return int(token)
+
+
+def numeric_token(token):
+    """The offset in a ``offset;watermark`` token (the work item revisions report's, a string in the specs)."""
+    try:
+        return int(token.split(";")[0])
+    except ValueError as ex:
+        raise bad_token(token) from ex

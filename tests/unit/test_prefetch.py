@@ -2,6 +2,7 @@
 whatever order the pages finish in, at most N requests are in flight, at most N-1 are sent for nothing, and the
 stops, the fallback to one page at a time, errors, throttling and -i heads all hold."""
 import json
+import logging
 import threading
 import time
 from types import SimpleNamespace
@@ -85,6 +86,18 @@ def run(monkeypatch, fake, parallel=None, params=(("$top", "100"),), **options):
                                client)
 
 
+@pytest.fixture
+def warnings(monkeypatch):
+    """The warnings the extension logs (knack's console handler may still write to an earlier test's stderr)."""
+    logged = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: logged.append(record.getMessage())
+    logger = logging.getLogger("cli.azext_devopstoken")
+    monkeypatch.setattr(logger, "handlers", [handler])
+    monkeypatch.setattr(logger, "propagate", False)
+    return logged
+
+
 def ids(document):
     return [item["id"] for item in document["value"]]
 
@@ -129,12 +142,12 @@ def test_max_pages_and_max_items_bound_what_is_fetched_ahead(monkeypatch):
     assert ids(document) == list(range(250)) and len(fake.asked) == 3
 
 
-def test_a_server_that_ignores_skip_is_stopped_as_one_page_at_a_time_stops_it(monkeypatch, capsys):
+def test_a_server_that_ignores_skip_is_stopped_as_one_page_at_a_time_stops_it(monkeypatch, warnings):
     sequential = run(monkeypatch, FakeList(500, ignore_skip=True))
     fake = FakeList(500, ignore_skip=True)
     assert run(monkeypatch, fake, parallel=4) == sequential and ids(sequential) == list(range(100))
     assert len(fake.asked) <= 2 + 3
-    assert "answered $skip with a page seen before" in capsys.readouterr().err
+    assert "--paginate: the server answered $skip with a page seen before; stopping." in warnings
 
 
 def test_counting_tokens_are_fetched_ahead(monkeypatch):
@@ -190,13 +203,14 @@ def test_an_error_on_a_page_is_raised_and_errors_past_the_end_are_not(monkeypatc
     assert ids(run(monkeypatch, fake, parallel=4)) == list(range(250))
 
 
-def test_a_delayed_answer_holds_every_worker(monkeypatch, capsys):
+def test_a_delayed_answer_holds_every_worker(monkeypatch, warnings):
     fake = FakeList(800, headers={100: {"Retry-After": "1", "X-RateLimit-Resource": "Core"}})
     assert ids(run(monkeypatch, fake, parallel=4)) == list(range(800))
     delayed_at = fake.answered[100]
     later = [at for at, _ in fake.arrived if at > delayed_at + 0.1]
     assert later and min(later) >= delayed_at + 0.9   # nobody started during the Retry-After of 1 s
-    assert "Azure DevOps is delaying requests (resource Core) and asks to wait 1.0 s" in capsys.readouterr().err
+    assert warnings == ["Azure DevOps is delaying requests (resource Core) and asks to wait 1.0 s before the next "
+                        "one; waiting."]
 
 
 def test_include_heads_come_in_page_order_and_never_for_a_discarded_page(monkeypatch):

@@ -3,7 +3,7 @@ import html
 
 from emulator.constants import SERVER_HOST
 from emulator.devops import model
-from emulator.devops.call import numeric_token
+from emulator.devops.call import integer_token
 from emulator.devops.errors import ApiError
 from emulator.server import Response
 
@@ -37,7 +37,7 @@ def list_projects(call):
     projects = call.projects()
     top = call.int_arg("$top", 100, minimum=1)
     token = call.arg("continuationToken")
-    start = numeric_token(token) if token else call.int_arg("$skip", 0)
+    start = integer_token(token) if token else call.int_arg("$skip", 0)
     page = projects[start:start + top]
     headers = [("x-ms-continuationtoken", str(start + top))] if start + top < len(projects) else []
     org_url = call.org_url()
