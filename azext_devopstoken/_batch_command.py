@@ -21,7 +21,6 @@ logger = get_logger(__name__)
 def run(cli_ctx, options):
     """Run the batch; results go to stdout as they come. Returns None, or raises when a line failed."""
     from azext_devopstoken import _org
-    from azext_devopstoken._adapter import mount_pool
     from azext_devopstoken._batch import TerminalProgress, run_batch
     from azext_devopstoken._batch_gate import ThrottleGate
     from azext_devopstoken._call import check_transport_numbers, new_transport, pat_source
@@ -32,9 +31,7 @@ def run(cli_ctx, options):
     project = _org.resolve_project(cli_ctx, options.project)
     gate = ThrottleGate(options.parallel)
     with open_input(options.input) as lines, new_transport(options) as transport:
-        mount_pool(transport.session, options.parallel)
-        # The transport retries 429/503 itself: the gate hears of them before it sleeps, to hold the others.
-        transport.on_retry = lambda response: gate.observe(response.status_code, response.headers)
+        _share(transport, gate, options.parallel)
         # An Azure DevOps Server collection gets AZURE_DEVOPS_EXT_PAT, as in `call`; anything else the Entra token.
         tokens = pat_source(cli_ctx, organization) or \
             TokenSource(cli_ctx, organization, transport, tenant=options.tenant)
@@ -44,6 +41,14 @@ def run(cli_ctx, options):
                             parallel=options.parallel, stop_on_error=options.stop_on_error, gate=gate,
                             progress=TerminalProgress(cli_ctx))
     return finish(summary)
+
+
+def _share(transport, gate, parallel):
+    """One pool of ``parallel`` kept-alive connections for the workers; the transport retries 429/503 itself, so
+    the gate hears of them before it sleeps, to hold the others."""
+    from azext_devopstoken._adapter import mount_pool
+    mount_pool(transport.session, parallel)
+    transport.on_retry = lambda response: gate.observe(response.status_code, response.headers)
 
 
 def _line_steps(cli_ctx, client, project):
