@@ -21,3 +21,15 @@ def mount_length_enforcement(session):
     adapter = LengthEnforcingAdapter()
     session.mount('https://', adapter)
     session.mount('http://', adapter)
+
+
+def mount_pool(session, connections):
+    """``connections`` kept-alive connections per host, for threads sharing ``session`` (`batch`, `call --paginate
+    --parallel`): with requests' default of 10, urllib3 would open and drop connections beyond 10 ("Connection pool
+    is full, discarding connection"), and a smaller pool would make the threads wait for each other. The same
+    adapter as every Transport (lengths enforced) and the same deadline watch."""
+    from azext_devopstoken._deadline import watch_connections
+    adapter = LengthEnforcingAdapter(pool_connections=4, pool_maxsize=connections)
+    session.mount('https://', adapter)
+    session.mount('http://', adapter)
+    watch_connections(session)

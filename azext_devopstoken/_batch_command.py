@@ -9,15 +9,13 @@ import sys
 from dataclasses import dataclass
 from typing import Optional
 
-from azure.cli.core.azclierror import FileOperationError, InvalidArgumentValueError
+from azure.cli.core.azclierror import FileOperationError
 from knack.log import get_logger
 from requests.structures import CaseInsensitiveDict
 
 from azext_devopstoken._request import CallSpec
 
 logger = get_logger(__name__)
-
-MAX_PARALLEL = 32
 
 
 def run(cli_ctx, options):
@@ -33,9 +31,7 @@ def run(cli_ctx, options):
     project = _org.resolve_project(cli_ctx, options.project)
     gate = ThrottleGate(options.parallel)
     with open_input(options.input) as lines, new_transport(options) as transport:
-        _share_connections(transport, options.parallel)
-        # The transport retries 429/503 itself: the gate hears of them before it sleeps, to hold the others.
-        transport.on_retry = lambda response: gate.observe(response.status_code, response.headers)
+        _share(transport, gate, options.parallel)
         # An Azure DevOps Server collection gets AZURE_DEVOPS_EXT_PAT, as in `call`; anything else the Entra token.
         tokens = pat_source(cli_ctx, organization) or \
             TokenSource(cli_ctx, organization, transport, tenant=options.tenant)
@@ -45,6 +41,14 @@ def run(cli_ctx, options):
                             parallel=options.parallel, stop_on_error=options.stop_on_error, gate=gate,
                             progress=TerminalProgress(cli_ctx))
     return finish(summary)
+
+
+def _share(transport, gate, parallel):
+    """One pool of ``parallel`` kept-alive connections for the workers; the transport retries 429/503 itself, so
+    the gate hears of them before it sleeps, to hold the others."""
+    from azext_devopstoken._adapter import mount_pool
+    mount_pool(transport.session, parallel)
+    transport.on_retry = lambda response: gate.observe(response.status_code, response.headers)
 
 
 def _line_steps(cli_ctx, client, project):
@@ -57,9 +61,8 @@ def _line_steps(cli_ctx, client, project):
 
 
 def check_options(options):
-    if not 1 <= options.parallel <= MAX_PARALLEL:
-        raise InvalidArgumentValueError('--parallel must be between 1 and %d; got %s.'
-                                        % (MAX_PARALLEL, options.parallel))
+    from azext_devopstoken._options import check_parallel
+    check_parallel(options.parallel)
     name = options.input
     if name == '-' or os.path.isfile(name):
         return
@@ -93,16 +96,6 @@ class _Unclosed:
 
     def __exit__(self, *exc_info):
         return False
-
-
-def _share_connections(transport, parallel):
-    """A pool of ``parallel`` kept-alive connections per host: requests' default (10) would open and drop
-    connections beyond 10, and a smaller one would make the workers wait for each other. Same adapter as every
-    Transport (lengths enforced) and the same deadline watch."""
-    from azext_devopstoken._adapter import LengthEnforcingAdapter
-    from azext_devopstoken._deadline import watch_connections
-    transport.session.mount('https://', LengthEnforcingAdapter(pool_connections=4, pool_maxsize=parallel))
-    watch_connections(transport.session)
 
 
 @dataclass

@@ -63,9 +63,10 @@ class ThrottleGate:
     pauses the other workers at once. ``clock``/``sleep`` are injectable (tests); by default a pause is a wait
     that ``stop()`` cuts short, so an interrupted batch does not sit out a long Retry-After."""
 
-    def __init__(self, parallel, clock=time.monotonic, sleep=None, spacing=SLOW_SPACING):
+    def __init__(self, parallel, clock=time.monotonic, sleep=None, spacing=SLOW_SPACING, max_pause=MAX_PAUSE):
         self.parallel = parallel
         self.spacing = spacing
+        self.max_pause = max_pause   # `call --paginate` caps a pause at --max-retry-wait, as one at a time does
         self._stop_event = threading.Event()
         self._clock, self._sleep = clock, sleep or self._stop_event.wait
         self._cond = threading.Condition()
@@ -107,6 +108,7 @@ class ThrottleGate:
         if status is None:
             return None
         pause = retry_after(status, headers)
+        pause = min(pause, self.max_pause) if pause else pause
         low = near_limit(headers)
         with self._cond:
             if pause:

@@ -108,9 +108,20 @@ def _check_numbers(options):
         raise InvalidArgumentValueError('--max-pages must be 1 or more; got %s.' % options.max_pages)
     if options.max_pages is not None and not options.paginate:
         raise InvalidArgumentValueError('--max-pages applies to --paginate; add --paginate.')
+    _check_parallel(options)
     check_transport_numbers(options)
     if not (options.path or '').strip():
         raise InvalidArgumentValueError('--path is empty; give a path such as _apis/projects.')
+
+
+def _check_parallel(options):
+    from azext_devopstoken._options import check_parallel
+    if options.parallel is None:
+        return
+    check_parallel(options.parallel)
+    if not options.paginate:
+        raise InvalidArgumentValueError('--parallel applies to --paginate (pages fetched at once); add --paginate, '
+                                        'or use `az devops-rest batch --parallel` for many requests.')
 
 
 def check_transport_numbers(options):
@@ -295,6 +306,7 @@ def describe(cli_ctx, options, the_plan):
         'body': _body_for_display(spec.body, headers.get('Content-Type')),
         'token': token,
         'paginate': options.paginate,
+        **({'parallel': options.parallel} if options.parallel is not None else {}),
         'outputFile': the_plan.output_file,
     }
     if the_plan.note:

@@ -99,6 +99,8 @@ examples:
     text: az devops-rest call --org contoso -p Fabrikam --team 'Fabrikam Team' --path 'https://dev.azure.com/{organization}/{project}/{team}/_apis/work/teamsettings/iterations?api-version=7.1'
   - name: Download a build artifact to a file.
     text: az devops-rest call --org contoso -p Fabrikam --path '{project}/_apis/build/builds/42/artifacts' --query-parameters artifactName=drop '$format=zip' --output-file drop.zip
+  - name: List every pull request of a repository, 8 pages at a time (pages of 100 by $top/$skip).
+    text: az devops-rest call --org contoso -p Fabrikam --path '{project}/_apis/git/repositories/Fabrikam/pullrequests' --query-parameters 'searchCriteria.status=all' '$top=100' --paginate --parallel 8 --query 'length(value)'
   - name: Call a Graph API on the organization's vssps host (preview-only; the api-version is found for you).
     text: az devops-rest call --org contoso --service vssps --path _apis/graph/users --paginate
   - name: See exactly what would be sent, without sending anything.

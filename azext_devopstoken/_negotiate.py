@@ -77,6 +77,15 @@ class VersionedSender:
     def owns(self, url):
         return self.client.owns(url)
 
+    @property
+    def on_response(self):
+        """The client's hook for every final response (-i); --paginate --parallel holds it to keep page order."""
+        return self.client.on_response
+
+    @on_response.setter
+    def on_response(self, hook):
+        self.client.on_response = hook
+
     def send(self, method, url, params, headers, body, stream=False):
         response = self.send_any(method, url, params, headers, body, stream)
         self.client.check(response)

@@ -32,6 +32,7 @@ class CallOptions:  # pylint: disable=too-many-instance-attributes
     paginate: bool = False
     max_items: Optional[int] = None
     max_pages: Optional[int] = None
+    parallel: Optional[int] = None  # pages in flight with --paginate; None: 1 (given without --paginate: an error)
     tenant: Optional[str] = None
     timeout: Optional[float] = None
     max_retries: int = 4
@@ -44,6 +45,16 @@ class CallOptions:  # pylint: disable=too-many-instance-attributes
     @property
     def has_body(self):
         return any((self.body is not None, self.fields, self.typed_fields, self.patch, self.input_file))
+
+
+MAX_PARALLEL = 32  # --parallel: requests in flight (and kept-alive connections), for `batch` and `call --paginate`
+
+
+def check_parallel(parallel):
+    """--parallel (of `batch`, or of `call --paginate`) within 1..MAX_PARALLEL."""
+    if not 1 <= parallel <= MAX_PARALLEL:
+        from azure.cli.core.azclierror import InvalidArgumentValueError
+        raise InvalidArgumentValueError('--parallel must be between 1 and %d; got %s.' % (MAX_PARALLEL, parallel))
 
 
 # The options `devops-rest batch` shares with `call`: the same fields (names, types, defaults), help and spellings.

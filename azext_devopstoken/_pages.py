@@ -9,6 +9,7 @@ logger = get_logger(__name__)
 
 NO_PROGRESS_PAGES = 20           # --paginate stops after this many pages in a row that bring no items
 MAX_CONTINUATION = 16 * 1024     # characters; a longer continuation token or next link is not followed
+NO_LIMIT = float('inf')
 
 
 def fetch(client, method, url, params, headers, body, held):
@@ -34,42 +35,115 @@ def fetch(client, method, url, params, headers, body, held):
     return None, None
 
 
-def paginate(options, spec, client):  # pylint: disable=too-many-locals
-    from azext_devopstoken._paging import CONTINUATION_PARAM, Merger, Next, SkipFollower, next_page
+def paginate(options, spec, client):
+    """Every page of the call, merged. With --parallel N the pages the walk can tell in advance ($top/$skip lists,
+    counting continuation tokens) are fetched up to N at a time (_prefetch); the walk decides in either case."""
     from azext_devopstoken._throttle import pause_if_asked
-    merger, seen, following = Merger(options.max_items), set(), Next()
-    progress, skipping, skip_params, empty_run = _Progress(), SkipFollower(spec.params), None, 0
+    walk = _Walk(options, spec, client)
+
+    def fetch_page(url, params):
+        return fetch(client, spec.method, url, params, spec.headers, spec.body, lambda _: True)
+
+    if (options.parallel or 1) > 1:
+        from azext_devopstoken._prefetch import Prefetcher
+        with Prefetcher(client, options.parallel, fetch_page) as ahead:
+            _walk_pages(walk, lambda url, params: ahead.get(url, params, walk.ahead(options.parallel - 1)),
+                        lambda response: None)
+    else:
+        _walk_pages(walk, fetch_page, lambda response: pause_if_asked(response, client.transport.policy))
+    walk.progress.done()
+    return walk.merger.result()
+
+
+def _walk_pages(walk, get, between):
+    """``get(url, params) -> (response, content)`` for each page the walk asks for, ``between(response)`` before
+    the next one."""
     while True:
-        url, params = spec.url, skip_params or [(k, v) for k, v in spec.params if k != CONTINUATION_PARAM]
-        if following.link:
-            if not client.owns(following.link):
+        url, params = walk.next_request()
+        response, content = get(url, params)
+        if not walk.take(response, content, params):
+            return
+        between(response)
+
+
+class _Walk:
+    """Paging one page after the other: which request comes next and what each page means (merging, and the stops
+    for servers that never end). Pages are given to it strictly in order, however they were fetched."""
+
+    def __init__(self, options, spec, client):
+        from azext_devopstoken._paging import CountingToken, Merger, Next, SkipFollower
+        self.options, self.spec, self.client = options, spec, client
+        self.merger, self.seen, self.following = Merger(options.max_items), set(), Next()
+        self.progress, self.skipping, self.skip_params, self.empty_run = _Progress(), SkipFollower(spec.params), None, 0
+        self.counting = CountingToken(spec.params)
+
+    def _base_params(self):
+        from azext_devopstoken._paging import CONTINUATION_PARAM
+        return [(k, v) for k, v in self.spec.params if k != CONTINUATION_PARAM]
+
+    def next_request(self):
+        """(url, params) of the next page."""
+        from azext_devopstoken._paging import CONTINUATION_PARAM
+        if self.following.link:
+            if not self.client.owns(self.following.link):
                 raise InvalidArgumentValueError('Refusing to follow a nextLink off the organization: %s'
-                                                % following.link)
-            url, params = following.link, None
-        elif following.token:
-            params.append((CONTINUATION_PARAM, following.token))
-        response, content = fetch(client, spec.method, url, params, spec.headers, spec.body, lambda _: True)
+                                                % self.following.link)
+            return self.following.link, None
+        params = self.skip_params or self._base_params()
+        if self.following.token:
+            params.append((CONTINUATION_PARAM, self.following.token))
+        return self.spec.url, params
+
+    def take(self, response, content, params):
+        """Merge the page fetched with ``params``; False when no page is to follow."""
+        from azext_devopstoken._paging import next_page, page_items
         document = _page_document(response, content)
-        if skip_params and skipping.repeats(document):
+        if self.skip_params and self.skipping.repeats(document):
             logger.warning('--paginate: the server answered $skip with a page seen before; stopping.')
-            break
-        before = len(merger.items)
-        merger.add(document)
-        progress.show(merger)
-        following = next_page(response.headers, merger.last)
-        _check_continuation(following, merger.pages)
-        empty_run = 0 if len(merger.items) > before else empty_run + 1
-        skipping.active = skipping.active and not following and spec.method == 'GET'
-        skip_params = skipping.next_params(document, params) if params is not None else None
-        if not (following or skip_params) or merger.full:
-            break
-        if _should_stop(options, merger, following, seen, empty_run):
-            break
-        if following:
-            seen.add(following)
-        pause_if_asked(response, client.transport.policy)
-    progress.done()
-    return merger.result()
+            return False
+        before = len(self.merger.items)
+        self.merger.add(document)
+        self.progress.show(self.merger)
+        self.following = next_page(response.headers, self.merger.last)
+        _check_continuation(self.following, self.merger.pages)
+        self.empty_run = 0 if len(self.merger.items) > before else self.empty_run + 1
+        self.skipping.active = self.skipping.active and not self.following and self.spec.method == 'GET'
+        self.skip_params = self.skipping.next_params(document, params) if params is not None else None
+        self.counting.observe(None if self.following.link else self.following.token, len(page_items(document)))
+        if not (self.following or self.skip_params) or self.merger.full:
+            return False
+        if _should_stop(self.options, self.merger, self.following, self.seen, self.empty_run):
+            return False
+        if self.following:
+            self.seen.add(self.following)
+        return True
+
+    def ahead(self, count):
+        """Up to ``count`` requests after :meth:`next_request`'s, as the walk will ask for them if every page until
+        then is full and ends as the pages so far did; none when that cannot be told (a next link, an opaque token,
+        a method other than GET) or the stops would not let them be used."""
+        from azext_devopstoken._paging import CONTINUATION_PARAM
+        step = self.skipping.top if self.skip_params else self.counting.step
+        if self.spec.method != 'GET' or self.following.link or not step:
+            return []
+        count = min(count, self._pages_left(step) - 1)
+        if count <= 0:
+            return []
+        if self.skip_params:
+            return [(self.spec.url, params) for params in self.skipping.ahead(self.skip_params, count)]
+        if self.following.token:
+            return [(self.spec.url, self._base_params() + [(CONTINUATION_PARAM, token)])
+                    for token in self.counting.ahead(count)]
+        return []
+
+    def _pages_left(self, step):
+        """How many more pages --max-pages and --max-items allow (pages of ``step`` items)."""
+        left = []
+        if self.options.max_pages is not None:
+            left.append(self.options.max_pages - self.merger.pages)
+        if self.options.max_items is not None:
+            left.append(-(-(self.options.max_items - len(self.merger.items)) // step))
+        return min(left) if left else NO_LIMIT
 
 
 def _should_stop(options, merger, following, seen, empty_run):

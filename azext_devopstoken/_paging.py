@@ -42,6 +42,14 @@ def items_key(document):
     return None
 
 
+def page_items(document):
+    """The items of a list page (a top-level array, or the list under its items key); [] for any other document."""
+    key = items_key(document)
+    if key is None:
+        return []
+    return document if key == '' else document[key]
+
+
 def next_page(headers, document):
     """The continuation of a page, from its headers (any casing: requests' are case-insensitive) or body."""
     token = (headers.get(CONTINUATION_HEADER) or '').strip()
@@ -114,8 +122,45 @@ class SkipFollower:
         self.first_items.add(json.dumps(items[0], sort_keys=True))
         self.top = size
         self.fetched += len(items)
-        kept = [(k, v) for k, v in params if k.lower() not in (SKIP_PARAM, TOP_PARAM)]
-        return kept + [(TOP_PARAM, str(size)), (SKIP_PARAM, str(self.skip0 + self.fetched))]
+        return _skip_query(params, size, self.skip0 + self.fetched)
+
+    def ahead(self, params, count):
+        """The queries of the ``count`` pages after ``params`` (a query :meth:`next_params` gave), as it will give
+        them if every page until then is full."""
+        skip = _int_param(params, SKIP_PARAM)
+        return [_skip_query(params, self.top, skip + k * self.top) for k in range(1, count + 1)]
+
+
+def _skip_query(params, top, skip):
+    kept = [(k, v) for k, v in params if k.lower() not in (SKIP_PARAM, TOP_PARAM)]
+    return kept + [(TOP_PARAM, str(top)), (SKIP_PARAM, str(skip))]
+
+
+class CountingToken:
+    """Continuation tokens that count the items fetched so far, as the projects list's do: its
+    ``continuationToken`` is an integer, "Pointer that shows how many projects already been fetched"
+    (vsts-rest-api-specs core/7.1/core.json, Projects_List), so after pages of 100 the tokens are 100, 200, ...
+    While every token seen is that count (``$skip`` plus the items so far, in plain decimal), the tokens of the
+    next pages can be told before they arrive (--parallel fetches them ahead; the walk still checks each one).
+    Any other token (opaque, descending release ids, an empty page) ends it for the rest of the command."""
+
+    def __init__(self, params):
+        self.counted = _int_param(params, SKIP_PARAM) or 0
+        self.step = 0
+        self.holds = True
+
+    def observe(self, token, items):
+        """A page of ``items`` items came with ``token`` (None: no continuation)."""
+        if not self.holds or token is None:
+            return
+        self.holds = items > 0 and token == str(self.counted + items)
+        self.counted, self.step = self.counted + items, items
+
+    def ahead(self, count):
+        """The tokens of the ``count`` pages after the one the last token asks for, if each brings ``step`` items."""
+        if not self.holds or not self.step:
+            return []
+        return [str(self.counted + k * self.step) for k in range(1, count + 1)]
 
 
 class Merger:

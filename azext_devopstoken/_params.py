@@ -132,6 +132,12 @@ def load_arguments(loader, _):
         c.argument('max_pages', options_list=['--max-pages'], type=int,
                    help='With --paginate: stop after this many pages (with a warning that more remain). Paging also '
                         'stops, with a warning, on a repeated continuation token or 20 pages in a row without items.')
+        c.argument('parallel', options_list=['--parallel'], type=int,
+                   help='With --paginate: pages in flight at once (1-32; default 1), on as many kept-alive '
+                        'connections, for lists paged by $top/$skip (pull requests, ...) or by a continuation token '
+                        'that counts the items fetched (projects). Pages are merged in order and the result is the '
+                        'same as one page at a time; other lists are paged one at a time. Throttling (429, '
+                        'Retry-After) holds every page.')
         c.argument('dry_run', options_list=['--dry-run'], action='store_true',
                    help='Print the request that would be sent (method, full URL, headers with the token '
                         'redacted, body, and the tenant the token would come from) and send nothing.')

@@ -21,8 +21,13 @@ def pause_if_asked(response, policy, sleep=time.sleep):
     if not seconds:
         return 0.0
     seconds = min(seconds, policy.max_wait)
+    warn_delayed(response, seconds)
+    sleep(seconds)
+    return seconds
+
+
+def warn_delayed(response, seconds):
+    """The warning for a delayed answer's wait (one at a time here; every worker's with --parallel)."""
     resource = response.headers.get('X-RateLimit-Resource')
     logger.warning('Azure DevOps is delaying requests%s and asks to wait %.1f s before the next one; waiting.',
                    ' (resource %s)' % resource if resource else '', seconds)
-    sleep(seconds)
-    return seconds

@@ -11,6 +11,8 @@ AZURE_CONFIG_DIR, logged in as the emulator's service principal ci-bot. Five fig
    ``az rest`` following ``x-ms-continuationtoken``, and vs a curl loop with one token;
 4. a 1 GiB ``--output-file`` download: peak RSS of the az process, and throughput vs ``curl -o``;
 5. ``az version`` start-up with the extension installed vs without (and ``az account show``, for context);
+P. ``--paginate --parallel 4`` and ``8`` over the same 10,000 projects vs one page at a time, and vs the curl loop
+   (:mod:`bench.paginate`);
 B. ``az devops-rest batch`` (:mod:`bench.batch`): per call vs a shell loop of ``az devops-rest call``,
    ``--parallel 8`` vs ``--parallel 1``, and vs the floor (plain requests, no az).
 
@@ -23,7 +25,7 @@ look fast. Wall time is measured around the child process, CPU time comes from `
 GNU time (see :func:`run_measured`).
 
 Modules: :mod:`bench.measure` (running and timing commands, paired rounds), :mod:`bench.checks` (every
-output validated), :mod:`bench.figures` (the five figures),
+output validated), :mod:`bench.figures` (the five figures), :mod:`bench.paginate` (the --parallel paging figures),
 :mod:`bench.batch` (the batch figures), :mod:`bench.report` (the Markdown table), and
 ``__main__`` (options, the emulator and az set-up).
 

@@ -9,11 +9,12 @@ import time
 from bench import __doc__ as DESCRIPTION
 from bench.batch import run_figures as run_batch_figures
 from bench.figures import Bench
+from bench.paginate import run_figures as run_paginate_figures
 from bench.report import machine, report
 from emulator.app import Emulator
 from emulator.azenv import AzEnv
 
-FIGURES = ("token", "call", "paging", "download", "startup", "batch")
+FIGURES = ("token", "call", "paging", "paginate", "download", "startup", "batch")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, "bench", "RESULTS.md")
 
@@ -64,6 +65,8 @@ def main(argv=None):
                 print("bench: figure %s" % figure, file=sys.stderr, flush=True)
                 if figure == "batch":
                     run_batch_figures(bench, mode)
+                elif figure == "paginate":
+                    run_paginate_figures(bench)
                 else:
                     getattr(bench, figure)()
             text = report(bench, mode, machine(env), time.perf_counter() - started)

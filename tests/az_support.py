@@ -75,3 +75,9 @@ def replace_devops_handler(monkeypatch, handler, replacement):
     monkeypatch.setattr(routing, "ROUTES", tuple(
         dataclasses.replace(route, handler=replacement) if route.handler is handler else route
         for route in routing.ROUTES))
+
+
+def max_in_flight(entries, latency):
+    """The least number of requests the server had in flight at once: each entry lasted at least ``latency``."""
+    starts = sorted(entry["time"] for entry in entries)
+    return max(sum(1 for other in starts if other <= start < other + latency) for start in starts)

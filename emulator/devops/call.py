@@ -2,6 +2,7 @@
 the helpers handlers share (query arguments, the organization's projects and URLs, the JSON answer, paging
 tokens)."""
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -85,7 +86,17 @@ def decode_token(token, prefix):
         raise bad_token(token) from ex
 
 
+def integer_token(token):
+    """An integer continuation token, as the projects and releases lists define theirs (vsts-rest-api-specs
+    core/7.1/core.json Projects_List: continuationToken "type": "integer", "Pointer that shows how many projects
+    already been fetched"; release/7.1/release.json Releases_List: "type": "integer"): digits only."""
+    if not re.fullmatch(r"[0-9]+", token):
+        raise bad_token(token)
+    return int(token)
+
+
 def numeric_token(token):
+    """The offset in a ``offset;watermark`` token (the work item revisions report's, a string in the specs)."""
     try:
         return int(token.split(";")[0])
     except ValueError as ex:

@@ -54,15 +54,17 @@ class Fault:
     count: Optional[int]          # None: every matching request until cleared
     listener: Optional[str]
     params: dict
+    query: Optional[str] = None   # a regex the raw (still encoded) query string must match
 
     def matches(self, request):
         return ((self.method is None or self.method.upper() == request.method)
                 and (self.listener is None or self.listener == request.listener)
-                and re.search(self.path, request.path) is not None)
+                and re.search(self.path, request.path) is not None
+                and (self.query is None or re.search(self.query, request.raw_query) is not None))
 
     def to_json(self):
         return {"id": self.id, "kind": self.kind, "path": self.path, "method": self.method, "count": self.count,
-                "listener": self.listener, **self.params}
+                "listener": self.listener, "query": self.query, **self.params}
 
     @property
     def answers(self):
@@ -70,7 +72,7 @@ class Fault:
         return self.kind not in ("reset", "stall", "delay", "tenant_headers")
 
 
-def make_fault(ident, kind, path=".*", method=None, count=1, listener=None, **params):
+def make_fault(ident, kind, path=".*", method=None, count=1, listener=None, query=None, **params):
     if kind not in FAULT_DEFAULTS:
         raise ValueError("unknown fault kind %r (known: %s)" % (kind, ", ".join(FAULT_DEFAULTS)))
     unknown = set(params) - set(FAULT_DEFAULTS[kind])
@@ -81,8 +83,9 @@ def make_fault(ident, kind, path=".*", method=None, count=1, listener=None, **pa
     if count is not None and int(count) < 1:
         raise ValueError("count must be a positive number, or None for every request")
     re.compile(path)
+    re.compile(query or "")
     merged = dict(FAULT_DEFAULTS[kind], **params)
-    return Fault(ident, kind, path, method, None if count is None else int(count), listener, merged)
+    return Fault(ident, kind, path, method, None if count is None else int(count), listener, merged, query)
 
 
 class FaultBook:

@@ -43,11 +43,12 @@ class DevOpsService:
         self._control = ControlApi(self)
 
     # -- Python control API (tests) --------------------------------------------------------------
-    def add_fault(self, kind, path=".*", method=None, count=1, listener=None, **params):
+    def add_fault(self, kind, path=".*", method=None, count=1, listener=None, query=None, **params):
         """Inject ``kind`` into the next ``count`` requests whose decoded path matches the regex ``path``
-        (``re.search``), optionally only for ``method`` / ``listener``. ``count=None``: until cleared.
-        Kinds and their parameters: see ``emulator.devops.faults.FAULT_DEFAULTS``. Returns the fault as JSON."""
-        return self._faults.add(kind, path=path, method=method, count=count, listener=listener,
+        (``re.search``), optionally only for ``method`` / ``listener`` / a raw query string matching the regex
+        ``query`` (one page of a list). ``count=None``: until cleared. Kinds and their parameters: see
+        ``emulator.devops.faults.FAULT_DEFAULTS``. Returns the fault as JSON."""
+        return self._faults.add(kind, path=path, method=method, count=count, listener=listener, query=query,
                                 **params).to_json()
 
     def clear_faults(self):

@@ -3,7 +3,7 @@ import json
 import subprocess
 import sys
 
-from az_support import devops_requests, error_lines
+from az_support import devops_requests, error_lines, max_in_flight
 from emulator.entra.common import MANAGED_IDENTITY_PATH, MSI_EXTENSION_PATH
 
 # A child that runs az and reports az's peak RSS (its RUSAGE_CHILDREN is az's alone, whatever ran before).
@@ -23,12 +23,6 @@ def batch(env, emulator, lines, *args, org="contoso"):
 
 def results_of(result):
     return [json.loads(line) for line in result.stdout.splitlines()]
-
-
-def max_in_flight(entries, latency):
-    """The least number of requests the server had in flight at once: each entry lasted at least ``latency``."""
-    starts = sorted(entry["time"] for entry in entries)
-    return max(sum(1 for other in starts if other <= start < other + latency) for start in starts)
 
 
 def test_results_in_input_order_with_bad_and_refused_lines(sp_env, emulator, devops):

@@ -1,13 +1,14 @@
-"""Paging shapes through the real az (issue 9, item 2) and throttling as the service does it (item 5)."""
+"""Paging shapes through the real az (issue 9, item 2), throttling as the service does it (item 5), and pages
+fetched several at a time with --paginate --parallel N (issue 13)."""
 import json
 
-from az_support import devops_requests, error_lines
+from az_support import devops_requests, error_lines, max_in_flight
 
 PULL_REQUESTS = "{project}/_apis/git/repositories/Website/pullrequests"
 
 
-def call(env, emulator, *args):
-    return env.az("devops-rest", "call", "--org", emulator.org_url("contoso"), *args)
+def call(env, emulator, *args, org="contoso"):
+    return env.az("devops-rest", "call", "--org", emulator.org_url(org), *args)
 
 
 def ok_json(result):
@@ -72,3 +73,78 @@ def test_an_html_429_is_still_a_429(sp_env, emulator, devops):
     assert refused.returncode == 1
     (line,) = error_lines(refused.stderr)
     assert "429" in line and "<" not in line
+
+
+# -- --paginate --parallel N (issue 13) ---------------------------------------------------------------------------
+def _query(entry, name):
+    return (entry["query"].get(name) or [None])[0]
+
+
+def test_parallel_pages_of_projects_are_the_same_result_n_at_a_time(sp_env, emulator, devops):
+    # 10,000 projects in pages of 1,000: the projects list's continuation token counts the projects fetched, so
+    # the tokens of the pages ahead are known; each request takes at least 250 ms, so the peak can be read back.
+    devops.set_latency(250)
+    outputs = {}
+    for parallel in ("1", "4"):
+        emulator.log.clear()
+        result = call(sp_env, emulator, "--path", "_apis/projects", "--query-parameters", "$top=1000", "--paginate",
+                      "--parallel", parallel, "-o", "json", org="bigorg")
+        outputs[parallel] = ok_json(result)
+        entries = devops_requests(emulator)
+        tokens = [_query(e, "continuationToken") for e in entries]
+        assert {None, *(str(n) for n in range(1000, 10000, 1000))} <= set(tokens) and len(set(tokens)) == len(tokens)
+        assert max_in_flight(entries, 0.25) == int(parallel)
+        assert len({e["connection_id"] for e in entries}) <= int(parallel)   # kept alive: one per page in flight
+        assert len(entries) <= 10 + int(parallel) - 1   # past the end: at most N-1 pages for nothing
+    assert outputs["4"] == outputs["1"]
+    names = [p["name"] for p in outputs["1"]["value"]]
+    assert outputs["1"]["count"] == len(names) == len(set(names)) == 10000
+
+
+def test_parallel_pull_requests_by_skip_and_the_dry_run(sp_env, emulator, devops):
+    args = ("-p", "Website", "--path", PULL_REQUESTS, "--query-parameters", "$top=20", "--paginate", "-o", "json")
+    one = ok_json(call(sp_env, emulator, *args))
+    emulator.log.clear()
+    four = ok_json(call(sp_env, emulator, *args, "--parallel", "4"))
+    assert four == one and [pr["pullRequestId"] for pr in four["value"]] == list(range(130, 0, -1))
+    skips = [_query(e, "$skip") for e in devops_requests(emulator)]
+    assert {None, *(str(n) for n in range(20, 140, 20))} <= set(skips) and len(set(skips)) == len(skips) <= 7 + 3
+    emulator.log.clear()
+    dry = ok_json(call(sp_env, emulator, *args, "--parallel", "4", "--dry-run"))
+    assert dry["paginate"] is True and dry["parallel"] == 4 and "%24top=20" in dry["url"]
+    assert devops_requests(emulator, probes=True) == []
+
+
+def test_parallel_needs_paginate_and_a_bounded_number(sp_env, emulator, devops):
+    for args, message in ((["--parallel", "4"], "--parallel applies to --paginate"),
+                          (["--paginate", "--parallel", "64"], "--parallel must be between 1 and 32; got 64.")):
+        result = call(sp_env, emulator, "--path", "_apis/projects", *args)
+        assert result.returncode == 1 and result.stdout == ""
+        (line,) = error_lines(result.stderr)
+        assert message in line
+    assert devops_requests(emulator, probes=True) == []
+
+
+def test_an_error_on_one_page_fetched_ahead_is_one_error_and_no_output(sp_env, emulator, devops):
+    devops.add_fault("error", path="pullrequests", query=r"(%24|\$)skip=60(&|$)", status=500, count=None)
+    result = call(sp_env, emulator, "-p", "Website", "--path", PULL_REQUESTS, "--query-parameters", "$top=20",
+                  "--paginate", "--parallel", "4")
+    assert result.returncode == 1
+    assert "value" not in json.loads(result.stdout)   # the failed page's error document (as always), no pages
+    (line,) = error_lines(result.stderr)
+    assert "500" in line and "Traceback" not in result.stderr
+    assert len(devops_requests(emulator)) <= 4 + 3   # pages 1-4, and at most 3 more that were in flight
+
+
+def test_a_429_on_one_page_holds_every_page_in_flight(sp_env, emulator, devops):
+    devops.set_latency(100)
+    devops.add_fault("throttle", path="pullrequests", query=r"(%24|\$)skip=40(&|$)", retry_after=2)
+    result = call(sp_env, emulator, "-p", "Website", "--path", PULL_REQUESTS, "--query-parameters", "$top=10",
+                  "--paginate", "--parallel", "4", "--query", "value[].pullRequestId")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == list(range(130, 0, -1))
+    entries = devops_requests(emulator)
+    throttled_at = next(e["time"] for e in entries if e["status"] == 429)
+    after = [e["time"] for e in entries if e["time"] > throttled_at + 0.2]
+    assert after and min(after) >= throttled_at + 1.9   # nobody started during the Retry-After of 2 s
+    assert "429" in result.stderr and "retrying" in result.stderr

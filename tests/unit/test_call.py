@@ -322,6 +322,10 @@ def test_no_organization_anywhere(az, devops, tokens):
     (["--path", "{area}/_apis/x"], "unknown placeholder {area}"),
     (["--query-parameters", "novalue"], "--query-parameters expects name=value"),
     (["--max-items", "5"], "--max-items applies to --paginate"),
+    (["--parallel", "4"], "--parallel applies to --paginate"),
+    (["--parallel", "1"], "--parallel applies to --paginate"),
+    (["--paginate", "--parallel", "0"], "--parallel must be between 1 and 32; got 0."),
+    (["--paginate", "--parallel", "33"], "--parallel must be between 1 and 32; got 33."),
     (["--output-file", "/no/such/dir/x.json"], "--output-file /no/such/dir/x.json: the folder"),
     (["--api-version", "7.0", "--query-parameters", "api-version=6.0"], "conflicts with the api-version"),
 ])

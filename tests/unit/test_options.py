@@ -11,7 +11,7 @@ FIELDS = [field.name for field in dataclasses.fields(CallOptions)]
 
 def test_the_handler_signature_is_the_dataclass():
     parameters = inspect.signature(custom.rest_call).parameters
-    assert list(parameters) == ["cmd"] + FIELDS and len(FIELDS) == 25
+    assert list(parameters) == ["cmd"] + FIELDS and len(FIELDS) == 26
     assert parameters["path"].default is inspect.Parameter.empty  # required
     for field in dataclasses.fields(CallOptions)[1:]:
         assert parameters[field.name].default == field.default, field.name

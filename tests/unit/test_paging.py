@@ -101,3 +101,38 @@ def test_skip_follower_without_top_uses_a_server_sized_first_page_and_detects_ig
     assert follower.repeats(_page(0, 100))
     follower.active = False
     assert follower.next_params(_page(100, 100), []) is None
+
+
+# -- issue 13: the pages after the next one, for --paginate --parallel ------------------------------------------
+def test_skip_follower_tells_the_queries_of_the_pages_ahead():
+    from azext_devopstoken._paging import SkipFollower
+    params = [("api-version", "7.1"), ("$skip", "10"), ("$top", "50")]
+    follower = SkipFollower(params)
+    second = follower.next_params(_page(10, 50), params)
+    assert follower.ahead(second, 2) == [[("api-version", "7.1"), ("$top", "50"), ("$skip", "110")],
+                                         [("api-version", "7.1"), ("$top", "50"), ("$skip", "160")]]
+    assert follower.next_params(_page(60, 50), second) == follower.ahead(second, 1)[0]
+
+
+def test_counting_tokens_tell_the_tokens_ahead_while_they_count():
+    from azext_devopstoken._paging import CountingToken
+    tokens = CountingToken([("$top", "100")])
+    tokens.observe("100", 100)
+    assert tokens.ahead(3) == ["200", "300", "400"]
+    tokens.observe("200", 100)
+    assert tokens.ahead(1) == ["300"]
+    tokens.observe("305", 100)                       # stopped counting: nothing is told any more
+    assert not tokens.holds and tokens.ahead(3) == []
+    tokens.observe("405", 100)
+    assert tokens.ahead(3) == []
+
+
+def test_only_plain_counts_from_skip_are_counting_tokens():
+    from azext_devopstoken._paging import CountingToken
+    with_skip = CountingToken([("$skip", "10")])
+    with_skip.observe("110", 100)
+    assert with_skip.ahead(1) == ["210"]
+    for token, items in (("0100", 100), ("abc", 100), ("80", 50), ("100", 0), ("+100", 100)):
+        tokens = CountingToken([])
+        tokens.observe(token, items)
+        assert tokens.ahead(2) == [], token

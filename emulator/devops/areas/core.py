@@ -3,7 +3,7 @@ import html
 
 from emulator.constants import SERVER_HOST
 from emulator.devops import model
-from emulator.devops.call import numeric_token
+from emulator.devops.call import integer_token
 from emulator.devops.errors import ApiError
 from emulator.server import Response
 
@@ -28,10 +28,16 @@ def org_home(call):
 
 
 def list_projects(call):
+    """Projects, paged by ``$top``/``$skip`` or by ``continuationToken``: an integer, "Pointer that shows how many
+    projects already been fetched" (vsts-rest-api-specs core/7.1/core.json, Projects_List). The service answers it
+    in ``x-ms-continuationtoken`` while more remain (the Node SDK's getProjects returns a PagedList whose
+    continuationToken comes from that header, CoreApi.ts; the python SDK 5.1's GetProjectsResponseValue too), so
+    with ``$top=5`` the tokens are 5, 10, ... The default page size without ``$top`` is the emulator's choice (100):
+    the specs do not give one."""
     projects = call.projects()
     top = call.int_arg("$top", 100, minimum=1)
     token = call.arg("continuationToken")
-    start = numeric_token(token) if token else call.int_arg("$skip", 0)
+    start = integer_token(token) if token else call.int_arg("$skip", 0)
     page = projects[start:start + top]
     headers = [("x-ms-continuationtoken", str(start + top))] if start + top < len(projects) else []
     org_url = call.org_url()

@@ -76,3 +76,18 @@ def test_resource_areas_need_no_credentials(devops_emu):
     assert area("efc2f575-36ef-48e9-b672-0c6fb4a48ac5")["locationUrl"] == devops_emu.urls["vsrm"] + "/contoso/"
     assert get(devops_emu, "/no-such-org/_apis/resourceAreas/79134c72-4a58-4b42-976c-04e7115f32bf"
                            "?api-version=7.1-preview.1").status_code == 404
+
+
+def test_project_continuation_tokens_count_the_projects_fetched(devops_emu, alice):
+    # core/7.1/core.json: continuationToken is an integer, "Pointer that shows how many projects already been fetched".
+    sess = session(devops_emu)
+    first = get(devops_emu, "/contoso/_apis/projects?$top=5&api-version=7.1", token=alice, sess=sess)
+    assert first.headers["x-ms-continuationtoken"] == "5"
+    second = get(devops_emu, "/contoso/_apis/projects?$top=5&continuationToken=5&api-version=7.1", token=alice,
+                 sess=sess)
+    assert second.headers["x-ms-continuationtoken"] == "10"
+    assert [p["name"] for p in second.json()["value"]] == ["Project %03d" % i for i in range(6, 11)]
+    for bad in ("5;x", "abc", "-5", "+5"):
+        refused = get(devops_emu, "/contoso/_apis/projects?continuationToken=%s&api-version=7.1" % quote(bad),
+                      token=alice, sess=sess)
+        assert_error(refused, 400, "InvalidContinuationTokenException")
