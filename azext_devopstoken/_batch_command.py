@@ -83,11 +83,9 @@ class _Unclosed:
 def _share_connections(transport, parallel):
     """A pool of ``parallel`` kept-alive connections per host: requests' default (10) would open and drop
     connections beyond 10, and a smaller one would make the workers wait for each other. Same adapter as every
-    Transport (lengths enforced) and the same deadline watch."""
-    from azext_devopstoken._adapter import LengthEnforcingAdapter
-    from azext_devopstoken._deadline import watch_connections
-    transport.session.mount('https://', LengthEnforcingAdapter(pool_connections=4, pool_maxsize=parallel))
-    watch_connections(transport.session)
+    Transport (lengths enforced, connections watched by deadlines)."""
+    from azext_devopstoken._adapter import mount_adapter
+    mount_adapter(transport.session, pool_connections=4, pool_maxsize=parallel)
 
 
 def prepare(organization, project, line):

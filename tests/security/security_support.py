@@ -95,3 +95,50 @@ class PlainHttpCapture:
     def close(self):
         self._server.shutdown()
         self._server.server_close()
+
+
+class Measured:  # pylint: disable=too-few-public-methods
+    """What :func:`az_measured` saw: exit code, stderr, stdout's size and sha256, and az's peak RSS in MiB."""
+
+    def __init__(self, returncode, stderr, stdout_bytes, stdout_sha256, peak_rss_mib, stdout_head):
+        self.returncode = returncode
+        self.stderr = stderr
+        self.stdout_bytes = stdout_bytes
+        self.stdout_sha256 = stdout_sha256
+        self.peak_rss_mib = peak_rss_mib
+        self.stdout_head = stdout_head
+
+
+def az_measured(env, *args, extra_env=None, timeout=300):
+    """Run az, consuming its stdout as it comes (counted and hashed, never held) and reading its peak resident
+    memory from the kernel when it exits (wait4's ru_maxrss: the az process, which execs Python in place)."""
+    import hashlib
+    import os
+    import threading
+    run_env = dict(env.env)
+    run_env.update(extra_env or {})
+    process = subprocess.Popen([env.az_path, *args], stdout=subprocess.PIPE,  # pylint: disable=consider-using-with
+                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=run_env, cwd=env.config_dir)
+    killer = threading.Timer(timeout, process.kill)
+    killer.start()
+    stderr = []
+    reader = threading.Thread(target=lambda: stderr.append(process.stderr.read()), daemon=True)
+    reader.start()
+    digest, size, head = hashlib.sha256(), 0, b""
+    try:
+        while True:
+            chunk = process.stdout.read(1 << 20)
+            if not chunk:
+                break
+            digest.update(chunk)
+            size += len(chunk)
+            head = head or chunk[:4096]
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+        reader.join(60)
+    finally:
+        killer.cancel()
+        process.stdout.close()
+        process.stderr.close()
+    return Measured(process.returncode, (stderr[0] if stderr else b"").decode("utf-8", "replace"), size,
+                    digest.hexdigest(), usage.ru_maxrss / 1024, head)
