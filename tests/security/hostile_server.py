@@ -224,11 +224,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                       b"\r\nContent-Length: 2\r\n\r\n{}")
 
     def _trickle(self, data):
-        """One byte per trickle_interval, until done or the server stops."""
+        """One byte per trickle_interval, until done or the server stops; the log entry says whether every byte
+        went out (``trickled_all``): a client that gave up at its deadline hung up before."""
+        self.entry["trickled_all"] = False
         for byte in data:
             if not self._sleep():
                 break
             self.wfile.write(bytes([byte]))
+        else:
+            self.entry["trickled_all"] = True
         self._hang_up()
 
     def _endless_body(self, _parts):
