@@ -28,7 +28,8 @@ def proxy(emulator, trickling):
     addressed as localhost, and where the emulator's own proxy does (MSAL < 1.21's instance discovery, az 2.45);
     127.0.0.1 (the emulator, for the token) stays direct."""
     routes = dict(emulator.proxy.routes, **{"localhost:%d" % trickling.port: trickling.port})
-    server = LoopbackProxy(emulator, routes)
+    # Idle tunnels are kept for longer than az is given (180 s): only az's own deadline can end a trickle early.
+    server = LoopbackProxy(emulator, routes, idle_seconds=600)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
     yield server
     server.shutdown()
