@@ -209,7 +209,7 @@ class Transport:
                     raise off_organization_redirect(method, url)
                 off_organization, body = True, None
                 headers = {k: v for k, v in headers.items() if k.lower() in _KEPT_OFF_ORGANIZATION}
-                logger.debug('Redirected off the organization; following with %s only.', ', '.join(headers) or 'no headers')
+                logger.debug('Redirected off the organization; following with %s only.', ', '.join(headers))
         return response
 
     def deadline_seconds(self):
