@@ -1,5 +1,5 @@
-"""Memory bounds through the real az, measured by the kernel: the az process's peak resident memory (wait4's
-ru_maxrss) while a gzip bomb is refused, and while 512 MiB stream to stdout or to --output-file. The bounds are
+"""Memory bounds through the real az, measured by the kernel: the az process's peak resident memory (ru_maxrss,
+read by a small wrapper process) while a gzip bomb is refused, and while 512 MiB stream to stdout or to --output-file. The bounds are
 memory bounds, not timings: an az holding the body would need at least its size (512 MiB; 1 GiB for the bomb,
 which urllib3 < 2.6 inflates in one read)."""
 import hashlib
@@ -12,7 +12,7 @@ from security_support import az_measured, error_lines, hostile_env
 
 TENANT = ["--tenant", TENANT_A]
 LARGE = 512 * 1024 * 1024
-STREAM_RSS_MIB = 128       # az itself (about 60 MiB) and its buffers: far below the body
+STREAM_RSS_MIB = 128       # az itself and its buffers (about 45 MiB): far below the body
 BOMB_RSS_MIB = 400         # the 256 MiB JSON bound and az itself (about 310 MiB): far below the bomb
 
 

@@ -39,6 +39,8 @@ ENCODED = {"gzip": gzip.compress(TEXT), "x-gzip": gzip.compress(TEXT), "deflate"
 @pytest.mark.parametrize("bounded_by_urllib3", [False, True], ids=["ours", "urllib3"])
 @pytest.mark.parametrize("coding", sorted(ENCODED))
 def test_every_coding_decodes_to_the_body_in_pieces_of_at_most_the_size_asked(coding, bounded_by_urllib3):
+    if bounded_by_urllib3 and not _inflate.urllib3_decodes_bounded():
+        pytest.skip("urllib3 %s inflates whole reads: _inflate never leaves it the decoding" % urllib3.__version__)
     pieces = list(_inflate.decoded_chunks(_response(ENCODED[coding], coding), 4096, bounded_by_urllib3))
     assert b"".join(pieces) == TEXT
     assert max(len(piece) for piece in pieces) <= 4096
