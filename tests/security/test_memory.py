@@ -1,7 +1,7 @@
 """Memory bounds through the real az, measured by the kernel: the az process's peak resident memory (ru_maxrss,
-read by a small wrapper process) while a gzip bomb is refused, and while 512 MiB stream to stdout or to --output-file. The bounds are
-memory bounds, not timings: an az holding the body would need at least its size (512 MiB; 1 GiB for the bomb,
-which urllib3 < 2.6 inflates in one read)."""
+read by a small wrapper process) while a gzip bomb is refused, and while 512 MiB stream to stdout or to
+--output-file. The bounds are memory bounds, not timings: an az holding the body would need at least its size
+(512 MiB; 1 GiB for the bomb, which urllib3 < 2.6 inflates in one read)."""
 import hashlib
 
 import pytest
