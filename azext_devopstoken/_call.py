@@ -398,8 +398,10 @@ def _single_result(cli_ctx, response, content):
 
 
 def _download(spec, client, target):
-    """Stream the body to ``target`` (constant memory), atomically; a GET cut mid-body is fetched again."""
+    """Stream the body to ``target`` (constant memory), atomically; a GET cut mid-body (or stalled past its
+    deadline) is fetched again, within --max-retries."""
     from requests import exceptions
+    from azext_devopstoken._http import describe_failure
     from azext_devopstoken._limits import STREAM_CHUNK, paced
     from azext_devopstoken._output import is_stream_target, write_atomically
     restartable = spec.method in ('GET', 'HEAD') and not is_stream_target(target)  # a FIFO cannot be rewound
@@ -413,14 +415,12 @@ def _download(spec, client, target):
             logger.info('Wrote %d bytes to %s', size, target)
             return None
         except (exceptions.ChunkedEncodingError, exceptions.ConnectionError) as ex:
-            if deadline is not None and deadline.expired:
-                from azext_devopstoken._deadline import deadline_error
-                raise deadline_error(deadline.seconds) from None
+            failure = deadline.exceeded() if deadline is not None and deadline.expired else ex
             if attempt == attempts:
                 from azext_devopstoken._errors import devops_unreachable
-                raise devops_unreachable(ex, attempt) from None
-            logger.warning('The download was cut off (%s); starting it again (retry %d of %d).',
-                           type(ex).__name__, attempt, attempts - 1)
+                raise devops_unreachable(failure, attempt) from None
+            logger.warning('%s; starting it again (retry %d of %d).',
+                           describe_failure(failure, 'The download was cut off'), attempt, attempts - 1)
         finally:
             if deadline is not None:
                 deadline.cancel()

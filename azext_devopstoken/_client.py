@@ -16,7 +16,11 @@ def request_headers(given, authorization=None):
     ``authorization`` when given. Sending and --dry-run both build them here, so the dry run shows what is sent."""
     from requests.structures import CaseInsensitiveDict
     from azext_devopstoken._http import user_agent
-    headers = CaseInsensitiveDict({'User-Agent': user_agent(), 'Accept': 'application/json'})
+    from azext_devopstoken._inflate import ACCEPT_ENCODING
+    # Accept-Encoding: what _inflate decodes in bounded memory on every urllib3 (requests would add br or zstd
+    # when their modules happen to be installed).
+    headers = CaseInsensitiveDict({'User-Agent': user_agent(), 'Accept': 'application/json',
+                                   'Accept-Encoding': ACCEPT_ENCODING})
     headers.update(FIXED_HEADERS)
     headers.update(given)
     if authorization is not None:

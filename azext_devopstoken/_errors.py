@@ -147,6 +147,9 @@ def _short_text(response):
 def devops_unreachable(ex, attempts):
     from azure.cli.core.azclierror import AzureConnectionError
     from requests import exceptions
+    from azext_devopstoken._deadline import DeadlineExceeded, deadline_error
+    if isinstance(ex, DeadlineExceeded):
+        return deadline_error(ex.seconds, attempts)
     where = host_of(ex)
     tries = ' (%d attempts)' % attempts if attempts > 1 else ''
     hint = ('Raise --timeout if the server is slow, or check the network.' if isinstance(ex, exceptions.Timeout)

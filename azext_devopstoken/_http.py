@@ -17,6 +17,7 @@ logger = get_logger(__name__)
 RETRY_STATUSES = (429, 502, 503, 504)
 IDEMPOTENT = ('GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE')
 MAX_REDIRECTS = 5
+_KEPT_OFF_ORGANIZATION = ('user-agent', 'accept', 'accept-encoding')  # the only headers sent off the organization
 
 
 def user_agent():
@@ -82,6 +83,14 @@ def connection_error_is_retryable(method, ex):
                                                     exceptions.ChunkedEncodingError))
 
 
+def describe_failure(ex, lead='Could not reach Azure DevOps'):
+    """The start of the WARNING before a retry after ``ex`` (no response to show)."""
+    from azext_devopstoken._deadline import DeadlineExceeded
+    if isinstance(ex, DeadlineExceeded):
+        return 'Azure DevOps did not finish answering within %.0f s' % ex.seconds
+    return '%s (%s)' % (lead, type(ex).__name__)
+
+
 def describe_wait(response, seconds, attempt, max_retries):
     status = '%d %s' % (response.status_code, response.reason or '')
     resource = response.headers.get('X-RateLimit-Resource')
@@ -120,14 +129,12 @@ class Transport:
 
     def __init__(self, timeout=(15.0, 120.0), policy=None, sleep=time.sleep, on_retry=None):
         import requests
-        from ._adapter import mount_length_enforcement
+        from ._adapter import mount_adapter
         self.session = requests.Session()
-        mount_length_enforcement(self.session)  # a body cut short is an error on urllib3 1.26 too
+        mount_adapter(self.session)  # lengths enforced (urllib3 1.26 too); connections watched by deadlines
         # An auth object of our own keeps requests from putting ~/.netrc credentials (or a URL's user:password)
         # in place of our Authorization header; unlike trust_env=False it keeps proxies and REQUESTS_CA_BUNDLE.
         self.session.auth = _HeadersAsGiven()
-        from azext_devopstoken._deadline import watch_connections
-        watch_connections(self.session)
         self.timeout = timeout
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
@@ -154,8 +161,8 @@ class Transport:
                 if not connection_error_is_retryable(method, ex) or attempt >= self.policy.max_retries:
                     raise GaveUp(ex, attempt + 1)
                 delay = min(self.policy.backoff_delay(attempt), max(0.0, self.policy.max_wait - self.policy.spent))
-                logger.warning('Could not reach Azure DevOps (%s); retrying in %.1f s (retry %d of %d).',
-                               type(ex).__name__, delay, attempt + 1, self.policy.max_retries)
+                logger.warning('%s; retrying in %.1f s (retry %d of %d).', describe_failure(ex), delay,
+                               attempt + 1, self.policy.max_retries)
             else:
                 delay = self._retry_delay(method, response, attempt)
                 if delay is None:
@@ -196,13 +203,13 @@ class Transport:
                 method, body = 'GET', None
             if off_organization or not (owns and owns(url)):
                 # Off the organization (e.g. a signed storage URL): only a GET or HEAD is followed, and only with
-                # our User-Agent and Accept: never the token, the body or the caller's headers; once off, it
-                # stays off (a hop back does not regain them).
+                # our User-Agent, Accept and Accept-Encoding: never the token, the body or the caller's headers;
+                # once off, it stays off (a hop back does not regain them).
                 if method not in ('GET', 'HEAD'):
                     raise off_organization_redirect(method, url)
                 off_organization, body = True, None
-                headers = {k: v for k, v in headers.items() if k.lower() in ('user-agent', 'accept')}
-                logger.debug('Redirected off the organization; following with User-Agent and Accept only.')
+                headers = {k: v for k, v in headers.items() if k.lower() in _KEPT_OFF_ORGANIZATION}
+                logger.debug('Redirected off the organization; following with %s only.', ', '.join(headers))
         return response
 
     def deadline_seconds(self):
@@ -211,9 +218,10 @@ class Transport:
         return max(10.0, 2 * (connect + read))
 
     def _request_within_deadline(self, method, url, params, headers, body, stream):
-        """session.request under a Deadline; a streamed response keeps it (``response.deadline``) for its body."""
+        """session.request under a Deadline; a streamed response keeps it (``response.deadline``) for its body.
+        A deadline that passes raises DeadlineExceeded (a connection error, retried for idempotent methods)."""
         from requests.exceptions import RequestException
-        from azext_devopstoken._deadline import Deadline, deadline_error
+        from azext_devopstoken._deadline import Deadline
         deadline = Deadline(self.deadline_seconds())
         try:
             with deadline:
@@ -221,14 +229,16 @@ class Transport:
                                                 stream=stream, timeout=self.timeout, allow_redirects=False)
         except (RequestException, OSError):
             deadline.cancel()
-            if deadline.expired:
-                raise deadline_error(deadline.seconds) from None
-            raise
+            if not deadline.expired:
+                raise
+            response = None
+        if response is None:  # raised outside the handler: nothing chains it to the socket error it caused
+            raise deadline.exceeded()
         if not stream:
             deadline.cancel()
         if deadline.expired:  # the headers (or a held body) ended early because their socket was shut down
             response.close()
-            raise deadline_error(deadline.seconds)
+            raise deadline.exceeded()
         if stream:
             response.deadline = deadline  # _limits cancels it when the body is read, or re-arms it per chunk
         return response

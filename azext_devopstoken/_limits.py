@@ -1,5 +1,5 @@
 """Bodies read from Azure DevOps in bounded memory: a JSON answer held for az's output stops at MAX_JSON_BYTES
-(decompressed: urllib3 >= 2.6 inflates at most the amount asked for per read, so a gzip bomb is counted as it
+(decompressed, and inflated a chunk at a time on every urllib3 (_inflate), so a gzip bomb is counted as it
 inflates), and a body cut off mid-read is one az error rather than a traceback."""
 import contextlib
 
@@ -18,27 +18,29 @@ def too_large(limit=MAX_JSON_BYTES):
 
 @contextlib.contextmanager
 def body_errors_as_az_errors(response, passthrough=()):
-    """Failures while reading a streamed body (cut off, reset, time-out) as az errors, except those of the types
-    in ``passthrough`` (for a caller that asks again); the response is closed."""
+    """Failures while reading a streamed body (cut off, reset, time-out, the request's deadline) as az errors,
+    except those of the types in ``passthrough`` (for a caller that asks again; a deadline that passed is a
+    _deadline.DeadlineExceeded, a requests ConnectionError); the response is closed."""
     from requests.exceptions import RequestException
     from urllib3.exceptions import HTTPError
     deadline = getattr(response, 'deadline', None)
+    failure = None
     try:
         yield
     except (RequestException, HTTPError, OSError) as ex:
-        if deadline is not None and deadline.expired:
-            from azext_devopstoken._deadline import deadline_error
-            raise deadline_error(deadline.seconds) from None
-        if isinstance(ex, passthrough):
-            raise
-        from azext_devopstoken._errors import devops_unreachable
-        raise devops_unreachable(ex, 1) from None
+        expired = deadline is not None and deadline.expired
+        failure = deadline.exceeded() if expired else ex
     except MemoryError:
         raise too_large() from None
     finally:
         if deadline is not None:
             deadline.cancel()
         response.close()
+    if failure is not None:
+        if isinstance(failure, passthrough):
+            raise failure
+        from azext_devopstoken._errors import devops_unreachable
+        raise devops_unreachable(failure, 1)
 
 
 def read_bounded(response, limit=MAX_JSON_BYTES, passthrough=()):
@@ -74,14 +76,15 @@ def body_chunks(response):
 
 
 def paced(response, size, rearm=True):
-    """``response.iter_content(size)`` under the request's deadline, re-armed after every chunk when ``rearm``:
-    a stream that keeps moving (``size`` bytes per deadline) is never cut, a stalled or trickling one is. A body
-    that ended because the deadline shut its socket is the deadline's error, never a short success."""
+    """The decoded body in chunks of ``size`` bytes (_inflate: never more inflated at once) under the request's
+    deadline, re-armed after every chunk when ``rearm``: a stream that keeps moving (``size`` bytes per deadline)
+    is never cut, a stalled or trickling one is. A body that ended because the deadline shut its socket is the
+    deadline's DeadlineExceeded, never a short success."""
+    from azext_devopstoken._inflate import decoded_chunks
     deadline = getattr(response, 'deadline', None)
-    for chunk in response.iter_content(size):
+    for chunk in decoded_chunks(response, size):
         if deadline is not None and rearm:
             deadline.arm()
         yield chunk
     if deadline is not None and deadline.expired:
-        from azext_devopstoken._deadline import deadline_error
-        raise deadline_error(deadline.seconds)
+        raise deadline.exceeded()

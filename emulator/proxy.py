@@ -28,7 +28,8 @@ PROXY_LISTENER = "proxy"
 
 class _ProxyHandler(socketserver.BaseRequestHandler):
     def handle(self):
-        self.request.settimeout(IDLE_SECONDS)
+        idle = self.server.idle_seconds
+        self.request.settimeout(idle)
         head = self._read_head()
         if head is None:
             return
@@ -50,12 +51,12 @@ class _ProxyHandler(socketserver.BaseRequestHandler):
             self.request.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n"
                                  b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
             return
-        with socket.create_connection((HOST, port), timeout=IDLE_SECONDS) as upstream:
+        with socket.create_connection((HOST, port), timeout=idle) as upstream:
             self.request.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
             back = threading.Thread(target=_pipe, args=(upstream, self.request), daemon=True)
             back.start()
             _pipe(self.request, upstream)
-            back.join(IDLE_SECONDS)
+            back.join(idle)
 
     def _read_head(self):
         head = b""
@@ -93,8 +94,9 @@ class LoopbackProxy(socketserver.ThreadingMixIn, socketserver.TCPServer):
     allow_reuse_address = True
     request_queue_size = Listener.request_queue_size  # as deep as the listeners' (parallel clients, batch)
 
-    def __init__(self, owner, routes):
+    def __init__(self, owner, routes, idle_seconds=IDLE_SECONDS):
         self.owner = owner
+        self.idle_seconds = idle_seconds  # a tunnel with no traffic one way for this long is closed
         self.routes = {target.lower(): port for target, port in routes.items()}
         super().__init__((HOST, 0), _ProxyHandler)
 

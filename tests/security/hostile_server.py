@@ -9,9 +9,11 @@ The 401 follows Azure DevOps' own (REFERENCE.md, "Auth failure": ``X-VSS-Resourc
 ``WWW-Authenticate: Bearer authorization_uri=https://login.microsoftonline.com/<tenant>``, error body shape
 ``{"$id","innerException","message","typeName","typeKey","errorCode","eventId"}``); the rest is hostile by design.
 """
+import hashlib
 import http.server
 import json
 import os
+import random
 import socket
 import socketserver
 import ssl
@@ -30,7 +32,8 @@ BEHAVIOURS = ("ok", "trickle-body", "trickle-headers", "endless-body", "short-bo
               "gzip-bomb", "deep-json", "huge-error", "escape-error", "continuation-object", "continuation-list",
               "continuation-number", "nextlink-object", "list-answers", "error-object", "throttle-pages",
               "redirect-307", "redirect-308", "redirect-loop", "endless-pages", "endless-empty-pages",
-              "unauthorized-tenant", "landing")
+              "unauthorized-tenant", "landing", "trickle-once-headers", "trickle-once-body", "large-body")
+LARGE_BLOCK = 1 << 20
 
 
 def error_body(message, type_key="VssServiceException"):
@@ -221,11 +224,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                       b"\r\nContent-Length: 2\r\n\r\n{}")
 
     def _trickle(self, data):
-        """One byte per trickle_interval, until done or the server stops."""
+        """One byte per trickle_interval, until done or the server stops; the log entry says whether every byte
+        went out (``trickled_all``): a client that gave up at its deadline hung up before."""
+        self.entry["trickled_all"] = False
         for byte in data:
             if not self._sleep():
                 break
             self.wfile.write(bytes([byte]))
+        else:
+            self.entry["trickled_all"] = True
         self._hang_up()
 
     def _endless_body(self, _parts):
@@ -327,6 +334,36 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         number = len(self.hostile.log)
         self._json(200, {"count": 0, "value": []}, headers=[("x-ms-continuationtoken", "empty-%d" % number)])
 
+    def _first_for_path(self):
+        """True for the first request to this exact path and query (a retry comes second)."""
+        path = self.entry["path"]
+        return sum(1 for entry in list(self.hostile.log) if entry["path"] == path) == 1
+
+    def _trickle_once_headers(self, parts):
+        """Trickles its headers for the first request to a path; answers at once when asked again."""
+        if self._first_for_path():
+            self._trickle_headers(parts)
+        else:
+            self._json(200, {"count": 1, "value": ["answered on the second attempt"]})
+
+    def _trickle_once_body(self, parts):
+        """Trickles its body for the first request to a path; answers at once when asked again."""
+        if self._first_for_path():
+            self._trickle_body(parts)
+        else:
+            self._json(200, {"count": 1, "value": ["answered on the second attempt"]})
+
+    def _large_body(self, parts):
+        """``?size=N&kind=binary|text``: N bytes of large_body(), as fast as the client reads them."""
+        query = parse_qs(parts.query)
+        size, kind = int(query.get("size", ["1048576"])[0]), query.get("kind", ["binary"])[0]
+        content_type = "text/plain; charset=utf-8" if kind == "text" else "application/octet-stream"
+        self._head(200, [("Content-Type", content_type), ("Content-Length", str(size))])
+        for chunk in large_body(size, kind):
+            if self.hostile.stopped:
+                break
+            self.wfile.write(chunk)
+
     def _unauthorized_tenant(self, _parts):
         self._json(401, error_body("TF400813: The user '' is not authorized to access this resource.",
                                    "UnauthorizedRequestException"),
@@ -334,6 +371,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                             ("WWW-Authenticate", "Bearer authorization_uri=https://login.microsoftonline.com/%s"
                              % TENANT), ("WWW-Authenticate", "Basic realm=\"https://tfsprodcus1.app.visualstudio"
                                                              ".com/\"")])
+
+
+def large_body(size, kind="binary"):
+    """The body ``large-body`` serves for ``?size=N&kind=binary|text``: a 1 MiB block (random bytes, or ASCII
+    lines) repeated and cut at ``size``, in chunks of at most 1 MiB; the same bytes every time."""
+    if kind == "text":
+        block = b"".join(b"line %07d: the quick brown fox jumps over the lazy dog\n" % n for n in range(20000))
+    else:
+        block = random.Random(20261130).randbytes(LARGE_BLOCK)
+    block = block[:LARGE_BLOCK]
+    remaining = size
+    while remaining > 0:
+        yield block[:remaining]
+        remaining -= min(remaining, len(block))
+
+
+def large_body_digest(size, kind="binary"):
+    """sha256 hex digest of ``large_body(size, kind)``."""
+    digest = hashlib.sha256()
+    for chunk in large_body(size, kind):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def gunzip_size(data):

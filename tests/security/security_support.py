@@ -3,6 +3,7 @@
 These tests drive the real ``az`` exactly as tests/e2e does: the same fixtures (tests/conftest.py) and helpers
 (tests/az_support.py).
 """
+import os
 import subprocess
 import time
 
@@ -95,3 +96,62 @@ class PlainHttpCapture:
     def close(self):
         self._server.shutdown()
         self._server.server_close()
+
+
+class Measured:  # pylint: disable=too-few-public-methods
+    """What :func:`az_measured` saw: exit code, stderr, stdout's size and sha256, and az's peak RSS in MiB."""
+
+    def __init__(self, returncode, stderr, stdout_bytes, stdout_sha256, peak_rss_mib):
+        self.returncode = returncode
+        self.stderr = stderr
+        self.stdout_bytes = stdout_bytes
+        self.stdout_sha256 = stdout_sha256
+        self.peak_rss_mib = peak_rss_mib
+
+
+# Runs az and writes its peak RSS (KiB) to a file. A fresh, small process of its own: a child's ru_maxrss starts from
+# the resident size of the process it was forked (or vforked) from, so az started straight from pytest would report
+# pytest's peak instead of its own whenever pytest is the larger.
+_PEAK_RSS_WRAPPER = """
+import resource, subprocess, sys
+code = subprocess.call(sys.argv[2:])
+with open(sys.argv[1], "w", encoding="ascii") as out:
+    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(code)
+"""
+
+
+def az_measured(env, *args, extra_env=None, timeout=300):
+    """Run az, consuming its stdout as it comes (counted and hashed, never held), and measure its peak resident
+    memory as the kernel accounts it (ru_maxrss of az, the only child of a small wrapper)."""
+    import hashlib
+    import sys
+    import tempfile
+    import threading
+    run_env = dict(env.env)
+    run_env.update(extra_env or {})
+    with tempfile.TemporaryDirectory(prefix="az-rss-") as folder:
+        rss_file = os.path.join(folder, "peak-rss-kib")
+        process = subprocess.Popen(  # pylint: disable=consider-using-with
+            [sys.executable, "-c", _PEAK_RSS_WRAPPER, rss_file, env.az_path, *args], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=run_env, cwd=env.config_dir)
+        killer = threading.Timer(timeout, process.kill)
+        killer.start()
+        stderr = []
+        reader = threading.Thread(target=lambda: stderr.append(process.stderr.read()), daemon=True)
+        reader.start()
+        digest, size = hashlib.sha256(), 0
+        try:
+            for chunk in iter(lambda: process.stdout.read(1 << 20), b""):
+                digest.update(chunk)
+                size += len(chunk)
+            process.wait(60)
+            reader.join(60)
+        finally:
+            killer.cancel()
+            process.stdout.close()
+            process.stderr.close()
+        with open(rss_file, encoding="ascii") as measured:
+            peak_kib = int(measured.read())
+    return Measured(process.returncode, (stderr[0] if stderr else b"").decode("utf-8", "replace"), size,
+                    digest.hexdigest(), peak_kib / 1024)

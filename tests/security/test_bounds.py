@@ -1,6 +1,7 @@
 """Time and memory bounds through the real az against the hostile server (loopback HTTPS, trusted by name):
 --paginate ends on pages that bring nothing and with --max-pages; --max-retry-wait is a total for the command;
-certificate failures are not retried; JSON answers and gzip bombs stop at 256 MiB with a pointer to --output-file."""
+certificate and DNS failures are not retried; JSON answers and gzip bombs stop at 256 MiB with a pointer to
+--output-file (their memory: tests/security/test_memory.py)."""
 import json
 
 import pytest
@@ -69,6 +70,49 @@ def test_an_untrusted_certificate_is_not_retried(sp_env, emulator, hostile, tmp_
     assert len(hostile.log) == before  # the handshake failed: no request was ever read
 
 
+UNRESOLVABLE = "dns-fails.example"
+# Put on az's PYTHONPATH: its getaddrinfo fails for one made-up host (as a resolver does for a name that does not
+# exist, EAI_NONAME) and counts the calls; every other name resolves as usual. No DNS query leaves the machine.
+FAILING_RESOLVER = """
+import os
+import socket
+
+_HOST = os.environ["DEVOPS_TOKEN_TEST_UNRESOLVABLE"]
+_CALLS = os.environ["DEVOPS_TOKEN_TEST_RESOLVER_CALLS"]
+_getaddrinfo = socket.getaddrinfo
+
+
+def getaddrinfo(host, *args, **kwargs):
+    name = host.decode("ascii", "replace") if isinstance(host, bytes) else str(host)
+    if name.rstrip(".").lower() == _HOST:
+        with open(_CALLS, "a", encoding="utf-8") as calls:
+            calls.write(name + "\\n")
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = getaddrinfo
+"""
+
+
+def test_a_host_name_that_does_not_resolve_is_not_retried(sp_env, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(FAILING_RESOLVER)
+    calls = tmp_path / "getaddrinfo-calls.txt"
+    direct = "127.0.0.1,localhost," + UNRESOLVABLE  # resolved here, not handed to the emulator's proxy
+    extra = {"PYTHONPATH": str(site), "DEVOPS_TOKEN_TEST_UNRESOLVABLE": UNRESOLVABLE,
+             "DEVOPS_TOKEN_TEST_RESOLVER_CALLS": str(calls), "AZURE_DEVOPS_TOKEN_TRUSTED_HOSTS": UNRESOLVABLE,
+             "NO_PROXY": direct, "no_proxy": direct}
+    result = sp_env.az("devops-rest", "call", "--org", "https://%s/contoso" % UNRESOLVABLE, "--path", "_apis/projects",
+                       *TENANT, env=extra)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    (line,) = error_lines(result.stderr)
+    assert "the host name could not be resolved" in line and UNRESOLVABLE in line and "attempts" not in line
+    assert not [w for w in warning_lines(result.stderr) if "retry" in w]
+    assert calls.read_text().splitlines() == [UNRESOLVABLE]  # asked once: no retry
+
+
 @pytest.mark.parametrize("behaviour", ["endless-body", "gzip-bomb"])
 def test_a_json_answer_over_256_mib_stops_with_a_pointer_to_output_file(run, behaviour):
     result = run(behaviour)
@@ -87,11 +131,13 @@ def trickling():
                                               ("trickle-body", ["--output-file", "{tmp}/out.json"])])
 def test_a_trickling_answer_ends_at_the_request_deadline(sp_env, emulator, trickling, tmp_path, behaviour, extra):
     """--timeout 2 bounds each read; the deadline (twice connect plus read, at least 10 s) bounds the request,
-    while the server would take minutes at one byte every half second."""
+    while the server would take minutes at one byte every half second (retries: tests/security/test_deadlines)."""
     extra = [arg.replace("{tmp}", str(tmp_path)) for arg in extra]
+    served = len(trickling.log)
     result = sp_env.az("devops-rest", "call", "--org", trickling.url(behaviour), "--path", "_apis/x", *TENANT,
-                       "--timeout", "2", *extra, env=hostile_env(emulator, trickling, tmp_path))
+                       "--timeout", "2", "--max-retries", "0", *extra, env=hostile_env(emulator, trickling, tmp_path))
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     (line,) = error_lines(result.stderr)
     assert "did not finish answering within 10 s" in line
     assert not list(tmp_path.glob("*.part")) and not (tmp_path / "out.json").exists()
+    assert not any(e["trickled_all"] for e in trickling.log[served:])  # az hung up before the answer ended
