@@ -7,8 +7,9 @@ when the server cannot have processed them, and re-reading a streamed body). ``R
 still parses the header (seconds or HTTP-date).
 """
 import random
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from knack.log import get_logger
 
@@ -33,6 +34,12 @@ class RetryPolicy:
     backoff: float = 1.0
     backoff_max: float = 30.0
     spent: float = 0.0          # seconds waited so far; one policy per command, shared by every request
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def charge(self, seconds):
+        """Count a wait against the budget; the workers of a batch or of --paginate --parallel share one policy."""
+        with self._lock:
+            self.spent += seconds
 
     def backoff_delay(self, attempt):
         """Exponential backoff with full jitter, for answers without Retry-After."""
@@ -172,7 +179,7 @@ class Transport:
                     self.on_retry(response)
                 response.close()
             self._sleep(delay)
-            self.policy.spent += delay
+            self.policy.charge(delay)
             attempt += 1
 
     def _retry_delay(self, method, response, attempt):
