@@ -158,7 +158,7 @@ def send(client, spec, tables=None):
         sender = VersionedSender(client, tables.cache, spec.version_base, True, raw=client.send_any,
                                  tables=tables).send_any
     try:
-        response = sender(spec.method, spec.url, spec.params, spec.headers, spec.body)
+        response = _held(client, spec, sender)
     except GaveUp as ex:
         raise RequestFailed(str(_errors.devops_unreachable(ex.cause, ex.attempts)))
     with response:
@@ -174,6 +174,18 @@ def send(client, spec, tables=None):
             raise RequestFailed('Azure DevOps redirected more than %d times; last Location: %s'
                                 % (MAX_REDIRECTS, response.headers.get('Location')), status=response.status_code)
         return response.status_code, response.headers, body
+
+
+def _held(client, spec, sender):
+    """The answer with its body read in bounded memory (decompressed at most 256 MiB, inflated a bit at a time on
+    every urllib3, a cut-off body asked again for idempotent methods), as `call` reads a JSON answer."""
+    from azext_devopstoken._pages import fetch
+    response, content = fetch(client, spec.method, spec.url, spec.params, spec.headers, spec.body,
+                              lambda answer: not answer._content_consumed,  # pylint: disable=protected-access
+                              send=sender)
+    if content is not None:  # else an api-version refusal check already read it (a 400's small error body)
+        response._content, response._content_consumed = content, True  # pylint: disable=protected-access
+    return response
 
 
 def response_body(response):

@@ -12,15 +12,16 @@ MAX_CONTINUATION = 16 * 1024     # characters; a longer continuation token or ne
 NO_LIMIT = float('inf')
 
 
-def fetch(client, method, url, params, headers, body, held):
+def fetch(client, method, url, params, headers, body, held, send=None):  # pylint: disable=too-many-arguments
     """(response, its body read in bounded memory) when ``held(response)``, else (response, None) with the body
-    left to stream. An idempotent request whose held body is cut off is asked again, within --max-retries."""
+    left to stream. An idempotent request whose held body is cut off is asked again, within --max-retries.
+    ``send`` sends one request (default ``client.send``: an error status is an az error)."""
     from requests import exceptions
-    from azext_devopstoken._http import IDEMPOTENT
+    from azext_devopstoken._http import IDEMPOTENT, describe_failure
     from azext_devopstoken._limits import read_bounded
     attempts = 1 + (client.transport.policy.max_retries if method in IDEMPOTENT else 0)
     for attempt in range(1, attempts + 1):
-        response = client.send(method, url, params, headers, body, stream=True)
+        response = (send or client.send)(method, url, params, headers, body, stream=True)
         if not held(response):
             return response, None
         try:
@@ -30,8 +31,8 @@ def fetch(client, method, url, params, headers, body, held):
             if attempt == attempts:
                 from azext_devopstoken._errors import devops_unreachable
                 raise devops_unreachable(ex, attempt) from None
-            logger.warning('The answer was cut off (%s); retrying (retry %d of %d).',
-                           type(ex).__name__, attempt, attempts - 1)
+            logger.warning('%s; retrying (retry %d of %d).', describe_failure(ex, 'The answer was cut off'),
+                           attempt, attempts - 1)
     return None, None
 
 

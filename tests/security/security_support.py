@@ -98,15 +98,20 @@ class PlainHttpCapture:
         self._server.server_close()
 
 
-class Measured:  # pylint: disable=too-few-public-methods
-    """What :func:`az_measured` saw: exit code, stderr, stdout's size and sha256, and az's peak RSS in MiB."""
+HEAD_BYTES = 64 * 1024
 
-    def __init__(self, returncode, stderr, stdout_bytes, stdout_sha256, peak_rss_mib):
+
+class Measured:  # pylint: disable=too-few-public-methods
+    """What :func:`az_measured` saw: exit code, stderr, stdout's size, sha256 and first 64 KiB, and az's peak RSS
+    in MiB."""
+
+    def __init__(self, returncode, stderr, stdout_bytes, stdout_sha256, peak_rss_mib, stdout_head=b""):
         self.returncode = returncode
         self.stderr = stderr
         self.stdout_bytes = stdout_bytes
         self.stdout_sha256 = stdout_sha256
         self.peak_rss_mib = peak_rss_mib
+        self.stdout_head = stdout_head
 
 
 # Runs az and writes its peak RSS (KiB) to a file. A fresh, small process of its own: a child's ru_maxrss starts from
@@ -140,11 +145,12 @@ def az_measured(env, *args, extra_env=None, timeout=300):
         stderr = []
         reader = threading.Thread(target=lambda: stderr.append(process.stderr.read()), daemon=True)
         reader.start()
-        digest, size = hashlib.sha256(), 0
+        digest, size, head = hashlib.sha256(), 0, b""
         try:
             for chunk in iter(lambda: process.stdout.read(1 << 20), b""):
                 digest.update(chunk)
                 size += len(chunk)
+                head = (head + chunk[:HEAD_BYTES])[:HEAD_BYTES]
             process.wait(60)
             reader.join(60)
         finally:
@@ -154,4 +160,4 @@ def az_measured(env, *args, extra_env=None, timeout=300):
         with open(rss_file, encoding="ascii") as measured:
             peak_kib = int(measured.read())
     return Measured(process.returncode, (stderr[0] if stderr else b"").decode("utf-8", "replace"), size,
-                    digest.hexdigest(), peak_kib / 1024)
+                    digest.hexdigest(), peak_kib / 1024, head)

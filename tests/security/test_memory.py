@@ -3,6 +3,7 @@ read by a small wrapper process) while a gzip bomb is refused, and while 512 MiB
 --output-file. The bounds are memory bounds, not timings: an az holding the body would need at least its size
 (512 MiB; 1 GiB for the bomb, which urllib3 < 2.6 inflates in one read)."""
 import hashlib
+import json
 
 import pytest
 
@@ -33,6 +34,19 @@ def test_a_gzip_bomb_ends_in_the_too_large_error_in_bounded_memory(sp_env, emula
     (line,) = error_lines(result.stderr)
     assert "larger than 256 MiB (decompressed)" in line and "--output-file" in result.stderr
     assert result.stdout_bytes == 0
+    assert result.peak_rss_mib < BOMB_RSS_MIB, result.peak_rss_mib
+
+
+def test_a_gzip_bomb_on_a_batch_line_is_that_line_s_error_in_bounded_memory(sp_env, emulator, hostile, tmp_path):
+    lines = tmp_path / "requests.jsonl"
+    lines.write_text('{"id": "bomb", "path": "_apis/x"}\n')
+    result = az_measured(sp_env, "devops-rest", "batch", "--org", hostile.url("gzip-bomb"), "--input", str(lines),
+                         *TENANT, extra_env=hostile_env(emulator, hostile, tmp_path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    (answer,) = [json.loads(line) for line in result.stdout_head.decode("utf-8").splitlines()]
+    assert answer["id"] == "bomb" and answer["errorKind"] == "network", answer
+    assert "larger than 256 MiB (decompressed)" in answer["error"]
+    assert error_lines(result.stderr) == ["ERROR: 1 line: 0 succeeded, 1 failed."]
     assert result.peak_rss_mib < BOMB_RSS_MIB, result.peak_rss_mib
 
 
