@@ -1,6 +1,7 @@
 """Helpers for the tests that run the real az (tests/e2e, tests/security): decoding tokens, reading az's
 output, and the emulator's request log. Their fixtures live in tests/conftest.py."""
 import dataclasses
+import json
 import os
 import subprocess
 
@@ -81,3 +82,14 @@ def max_in_flight(entries, latency):
     """The least number of requests the server had in flight at once: each entry lasted at least ``latency``."""
     starts = sorted(entry["time"] for entry in entries)
     return max(sum(1 for other in starts if other <= start < other + latency) for start in starts)
+
+
+def devops_call(env, emulator, *args, org="contoso", **kwargs):
+    """`az devops-rest call --org <the emulator's organization> ARGS` through the real az."""
+    return env.az("devops-rest", "call", "--org", emulator.org_url(org), *args, **kwargs)
+
+
+def ok_json(result):
+    """The JSON output of a command that must have succeeded."""
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)

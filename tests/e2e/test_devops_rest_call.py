@@ -6,18 +6,9 @@ import os
 import pytest
 import yaml
 
-from az_support import az_bytes, claims, devops_requests, error_lines
+from az_support import az_bytes, claims, devops_call as call, devops_requests, error_lines, ok_json
 from emulator.devops.artifacts import artifact_sha256
 from emulator.directory import TENANT_A, TENANT_B
-
-
-def call(env, emulator, *args, org="contoso"):
-    return env.az("devops-rest", "call", "--org", emulator.org_url(org), *args)
-
-
-def ok_json(result):
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 # -- output formats ------------------------------------------------------------------------------------------

@@ -2,18 +2,9 @@
 fetched several at a time with --paginate --parallel N (issue 13)."""
 import json
 
-from az_support import devops_requests, error_lines, max_in_flight
+from az_support import devops_call as call, devops_requests, error_lines, max_in_flight, ok_json
 
 PULL_REQUESTS = "{project}/_apis/git/repositories/Website/pullrequests"
-
-
-def call(env, emulator, *args, org="contoso"):
-    return env.az("devops-rest", "call", "--org", emulator.org_url(org), *args)
-
-
-def ok_json(result):
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def test_user_entitlements_follow_the_body_token(sp_env, emulator, devops):

@@ -4,18 +4,9 @@ URLs and -o table of lists. The emulator's test-only echo endpoint reports what 
 import hashlib
 import json
 
-from az_support import az_bytes, devops_requests, error_lines
+from az_support import az_bytes, devops_call as call, devops_requests, error_lines, ok_json
 
 ECHO = "_apis/_emulator/echo"
-
-
-def call(env, emulator, *args, **kwargs):
-    return env.az("devops-rest", "call", "--org", emulator.org_url("contoso"), *args, **kwargs)
-
-
-def ok_json(result):
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def test_fields_nested_and_typed_with_file_and_stdin(sp_env, emulator, devops, tmp_path):
